@@ -1,0 +1,1 @@
+"""PinCEX Perf Lab: the reference exchange under test."""

@@ -1,0 +1,1 @@
+"""The `pincex` command line."""

@@ -1,0 +1,25 @@
+"""The one `pincex` command: each package contributes its own group of sub-commands."""
+
+from __future__ import annotations
+
+import click
+
+from collectors.cli import bench
+from exchange_ref.cli import demo, exchange
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pincex-perf-lab")
+def cli() -> None:
+    """PinCEX Perf Lab: measure the exchange, judge it against its targets, plan its capacity."""
+
+
+cli.add_command(exchange)
+cli.add_command(bench)
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli(prog_name="pincex")

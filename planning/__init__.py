@@ -1,0 +1,1 @@
+"""SLO verdicts, regression detection, capacity and cost models."""
