@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BOOK   := $(VENV)/.book-built
 
 .PHONY: demo test check lint typecheck sysdeps venv clean
 
@@ -22,7 +23,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy pincex exchange_ref collectors planning dashboard
 
-venv: $(STAMP)
+venv: $(STAMP) $(BOOK)
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
@@ -31,6 +32,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+# The order book compiled with mypyc; optional: without it the same code runs as Python.
+$(BOOK): $(STAMP) exchange_ref/engine/_book_core.py exchange_ref/engine/_book_build.py
+	$(BIN)/python -m exchange_ref.engine._book_build || echo "make: order book not compiled; using the pure-Python book" >&2
+	@touch $(BOOK)
 
 # System packages the tests start for real: PostgreSQL (initdb, pg_ctl) and Prometheus (promtool).
 sysdeps:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from collectors.bench.orders_cli import orders
 from collectors.cli import bench
 from exchange_ref.cli import demo, exchange
 
@@ -17,6 +18,7 @@ def cli() -> None:
 
 
 cli.add_command(exchange)
+bench.add_command(orders)
 cli.add_command(bench)
 cli.add_command(demo)
 

@@ -8,9 +8,9 @@ decimal strings of the wire; money moves between accounts in integer atoms of ea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 __all__ = [
     "ASSET_DECIMALS",
@@ -49,7 +49,7 @@ class TimeInForce(IntEnum):
     FOK = 2
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """The specification's order statuses."""
 
     PENDING = "PENDING"
@@ -77,6 +77,12 @@ class SymbolSpec:
     tick_size: Decimal
     lot_size: Decimal
     min_notional: Decimal
+    # Derived once (hot paths read them per order).
+    tick_decimals: int | None = field(init=False, compare=False, repr=False)
+    lot_decimals: int | None = field(init=False, compare=False, repr=False)
+    quote_atoms_per_tick_lot: int = field(init=False, compare=False, repr=False)
+    base_atoms_per_lot: int = field(init=False, compare=False, repr=False)
+    min_notional_atoms: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "lot_size"):
@@ -87,19 +93,17 @@ class SymbolSpec:
             raise ValueError(f"{self.symbol}: tick_size * lot_size is finer than one quote atom")
         if (self.lot_size * ATOMS_PER_UNIT) % 1 != 0:
             raise ValueError(f"{self.symbol}: lot_size is finer than one base atom")
-
-    @property
-    def quote_atoms_per_tick_lot(self) -> int:
-        """Quote atoms paid for one lot at a price of one tick."""
-        return int(self.tick_size * self.lot_size * ATOMS_PER_UNIT)
-
-    @property
-    def base_atoms_per_lot(self) -> int:
-        return int(self.lot_size * ATOMS_PER_UNIT)
-
-    @property
-    def min_notional_atoms(self) -> int:
-        return int(self.min_notional * ATOMS_PER_UNIT)
+        derived = {
+            # d when the step is 10**-d, else None
+            "tick_decimals": _decimals_of_power_of_ten(self.tick_size),
+            "lot_decimals": _decimals_of_power_of_ten(self.lot_size),
+            # quote atoms paid for one lot at a price of one tick
+            "quote_atoms_per_tick_lot": int(self.tick_size * self.lot_size * ATOMS_PER_UNIT),
+            "base_atoms_per_lot": int(self.lot_size * ATOMS_PER_UNIT),
+            "min_notional_atoms": int(self.min_notional * ATOMS_PER_UNIT),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def price_to_ticks(self, price: Decimal) -> int | None:
         """Ticks of `price`, or None when it is not a whole number of ticks."""
@@ -118,13 +122,41 @@ class SymbolSpec:
         return self.lot_size * lots
 
     def price_str(self, ticks: int) -> str:
-        return format_decimal(self.tick_size * ticks)
+        """Price of `ticks` as plain decimal text without trailing zeros."""
+        return _units_str(ticks, self.tick_size)
 
     def qty_str(self, lots: int) -> str:
-        return format_decimal(self.lot_size * lots)
+        return _units_str(lots, self.lot_size)
 
     def notional_atoms(self, ticks: int, lots: int) -> int:
         return ticks * lots * self.quote_atoms_per_tick_lot
+
+
+def _decimals_of_power_of_ten(step: Decimal) -> int | None:
+    """d when step == 10**-d (d >= 0), else None."""
+    sign, digits, exponent = step.normalize().as_tuple()
+    if sign or digits != (1,) or not isinstance(exponent, int) or exponent > 0:
+        return None
+    return -exponent
+
+
+_POW10_CACHE: dict[Decimal, int | None] = {}
+
+
+def _units_str(units: int, step: Decimal) -> str:
+    """`units * step` as text; integer arithmetic when the step is a power of ten."""
+    decimals = _POW10_CACHE.get(step, -1)
+    if decimals == -1:
+        decimals = _POW10_CACHE[step] = _decimals_of_power_of_ten(step)
+    if decimals is None:
+        return format_decimal(step * units)
+    if decimals == 0:
+        return str(units)
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    if not frac:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:0{decimals}d}".rstrip("0")
 
 
 def format_decimal(value: Decimal) -> str:

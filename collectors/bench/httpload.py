@@ -1,0 +1,171 @@
+"""An open-model HTTP/1.1 load generator on raw asyncio streams.
+
+Requests are due at `start + i / rate` whatever the responses do. A dispatcher releases each
+request at its due time into a queue that `connections` keep-alive workers drain; latency is
+measured from the due time (so a stalled server cannot hide its stall: coordinated omission
+corrected) and, separately, from the actual send (service time). Request bodies are built
+before the clock starts, so the generator spends its time on the wire, not on JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+__all__ = ["LoadResult", "Request", "Sample", "run_open_model"]
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Sample:
+    index: int
+    due: float  # seconds from the start
+    sent: float
+    done: float
+    status: int  # 0 when the connection failed
+    body: bytes
+
+
+@dataclass(slots=True)
+class LoadResult:
+    samples: list[Sample]
+    started_at: float  # wall clock (time.time()) of the start
+    elapsed: float  # seconds from start to last response
+    not_sent: int  # requests never sent because the time bound ran out
+    errors: list[str]
+
+
+def _encode(req: Request, host: str) -> bytes:
+    head = [f"{req.method} {req.path} HTTP/1.1", f"Host: {host}", "Connection: keep-alive"]
+    for name, value in req.headers.items():
+        head.append(f"{name}: {value}")
+    if req.body or req.method in ("POST", "PUT", "PATCH"):
+        head.append("Content-Type: application/json")
+        head.append(f"Content-Length: {len(req.body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + req.body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = -1
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        lname = name.strip().lower()
+        if lname == b"content-length":
+            length = int(value)
+        elif lname == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            if size == 0:
+                await reader.readuntil(b"\r\n")
+                break
+            parts.append(await reader.readexactly(size + 2))
+        return status, b"".join(p[:-2] for p in parts)
+    body = await reader.readexactly(length) if length > 0 else b""
+    return status, body
+
+
+async def run_open_model(
+    target: str,
+    requests: Sequence[Request] | Callable[[int], Request],
+    rate: float,
+    count: int,
+    connections: int,
+    max_seconds: float,
+    keep_bodies: bool = True,
+    pool: int = 4096,
+) -> LoadResult:
+    """Send `count` requests at `rate` per second over `connections` keep-alive connections.
+
+    Stops by itself: at `count` requests or `max_seconds` after the start, whichever is first.
+    At most `pool` distinct requests are encoded up front and then sent in turn.
+    """
+    url = urlsplit(target)
+    host = url.hostname or "127.0.0.1"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if url.scheme != "http":
+        raise ValueError(f"only http:// targets are supported, got {target!r}")
+    hostport = f"{host}:{port}"
+    if callable(requests):
+        payloads = [_encode(requests(i), hostport) for i in range(min(count, pool))]
+    else:
+        payloads = [_encode(r, hostport) for r in requests[: min(count, pool)]]
+    npay = len(payloads)
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+    samples: list[Sample] = []
+    errors: list[str] = []
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    wall = time.time()
+    deadline = start + max_seconds
+
+    async def dispatcher() -> int:
+        for i in range(count):
+            due = start + i * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if time.perf_counter() > deadline:
+                return count - i
+            queue.put_nowait(i)
+        return 0
+
+    async def worker() -> None:
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+        try:
+            while True:
+                i = await queue.get()
+                if i is None:
+                    return
+                due = i * interval
+                sent = time.perf_counter() - start
+                try:
+                    if writer is None:
+                        reader, writer = await asyncio.open_connection(host, port)
+                    assert reader is not None
+                    writer.write(payloads[i % npay])
+                    remaining = deadline + 30 - time.perf_counter()
+                    status, body = await asyncio.wait_for(_read_response(reader), max(remaining, 1))
+                except (
+                    OSError,
+                    asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError,
+                    TimeoutError,
+                    ValueError,
+                ) as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                    status, body = 0, b""
+                    if writer is not None:
+                        writer.close()
+                    reader = writer = None
+                done = time.perf_counter() - start
+                samples.append(Sample(i, due, sent, done, status, body if keep_bodies else b""))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    not_sent = await dispatcher()
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = max((s.done for s in samples), default=0.0)
+    samples.sort(key=lambda s: s.index)
+    return LoadResult(samples, wall, elapsed, not_sent, errors)

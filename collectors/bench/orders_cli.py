@@ -1,0 +1,106 @@
+"""The `pincex bench orders` command."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import click
+import orjson
+
+from collectors.bench.orders import OrdersConfig, run_orders_benchmark
+from pincex.errors import UsageFailure
+
+__all__ = ["orders"]
+
+
+def _check_target(target: str, allow_remote: bool) -> str:
+    url = urlsplit(target)
+    if url.scheme != "http" or not url.hostname:
+        raise UsageFailure(f"--target must be an http:// URL, got {target!r}")
+    try:
+        loopback = ipaddress.ip_address(url.hostname).is_loopback
+    except ValueError:
+        loopback = url.hostname == "localhost"
+    if not loopback and not allow_remote:
+        raise UsageFailure(
+            f"{url.hostname} is not a loopback address; pass --allow-remote to load it"
+        )
+    return target.rstrip("/")
+
+
+@click.command()
+@click.option("--target", default="http://127.0.0.1:8080", show_default=True, help="exchange URL")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=1000,
+    show_default=True,
+    help="orders per second (the specification's OrdersPerSecond)",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1, max=3600),
+    default=300,
+    show_default=True,
+    help="seconds (the specification's Duration)",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="orders per POST /api/v1/orders/batch; 0 posts single orders",
+)
+@click.option("--symbol", default="BTCUSD", show_default=True)
+@click.option("--connections", type=click.IntRange(1, 1024), default=16, show_default=True)
+@click.option(
+    "--admin-key",
+    envvar="PINCEX_ADMIN_KEY",
+    default=None,
+    help="seed users through the exchange's admin key (env PINCEX_ADMIN_KEY)",
+)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--allow-remote", is_flag=True, help="allow a target that is not on loopback")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def orders(
+    target: str,
+    rate: float,
+    duration: float,
+    batch_size: int,
+    symbol: str,
+    connections: int,
+    admin_key: str | None,
+    seed: int,
+    allow_remote: bool,
+    as_json: bool,
+) -> None:
+    """Open-model order benchmark: requests due at start + i/R, latency from the due time."""
+    cfg = OrdersConfig(
+        _check_target(target, allow_remote),
+        rate,
+        duration,
+        batch_size,
+        symbol.upper(),
+        connections,
+        admin_key,
+        seed=seed,
+    )
+    try:
+        result = run_orders_benchmark(cfg)
+    except (OSError, RuntimeError) as exc:
+        raise UsageFailure(f"benchmark against {target} failed: {exc}", 1) from None
+    if as_json:
+        click.echo(orjson.dumps(result).decode())
+        return
+    lat = result["latency_ms"]
+    click.echo(
+        f"requests {result['requests']}  errors {result['errors']}  "
+        f"orders/s {result['orders_per_s']}  achieved {result['achieved_rate']} req/s"
+    )
+    click.echo(
+        f"latency from due time (ms): p50 {lat['p50']}  p95 {lat['p95']}  "
+        f"p99 {lat['p99']}  p99.9 {lat['p999']}  max {lat['max']}"
+    )
+    for w in result["warnings"]:
+        click.echo(f"warning: {w}")

@@ -1,0 +1,93 @@
+"""ASGI middleware: HTTP metrics (requests, latency, bytes, in-flight) and load shedding."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from exchange_ref.api.responses import error_response
+from exchange_ref.metrics import ExchangeMetrics
+
+__all__ = ["ObservedApp"]
+
+_NOT_SHED = ("/health/", "/metrics", "/admin/")
+
+
+class ObservedApp:
+    """Counts every HTTP request and sheds load with 503 + Retry-After when over capacity.
+
+    `limits()` returns the reason to shed now (or None); in-flight requests beyond
+    `max_inflight` are shed too. Health, metrics and admin routes are never shed, so the
+    operator can still see what is happening.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ExchangeMetrics,
+        max_inflight: int,
+        retry_after: int,
+        limits: Any,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_inflight = max_inflight
+        self.retry_after = str(retry_after)
+        self.limits = limits
+        self.inflight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        metrics = self.metrics
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if not path.startswith(_NOT_SHED):
+            reason = "inflight" if self.inflight >= self.max_inflight else self.limits()
+            if reason is not None:
+                metrics.load_shed.labels(reason).inc()
+                metrics.http_requests.labels(method, "shed", "503").inc()
+                response = error_response(
+                    503,
+                    "OVERLOADED",
+                    f"the exchange is shedding load ({reason}); retry after {self.retry_after} s",
+                    {"Retry-After": self.retry_after},
+                )
+                await response(scope, receive, send)
+                return
+        start = time.perf_counter()
+        status = 500
+        sent = 0
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+            return message
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        self.inflight += 1
+        metrics.inflight.inc()
+        try:
+            await self.app(scope, counting_receive, counting_send)
+        finally:
+            self.inflight -= 1
+            metrics.inflight.dec()
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            metrics.http_requests.labels(method, label, str(status)).inc()
+            metrics.http_duration.labels(method, label).observe(time.perf_counter() - start)
+            metrics.http_request_bytes.labels(label).inc(received)
+            metrics.http_response_bytes.labels(label).inc(sent)

@@ -1,0 +1,265 @@
+"""REST routes of the specification: orders, market data, account, health, admin, metrics."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Query, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from exchange_ref.api.deps import AdminKey, CurrentUser, Service
+from exchange_ref.api.responses import JSONBytes
+from exchange_ref.api.wire import (
+    BatchResponse,
+    ErrorResponse,
+    OrderIn,
+    OrderOut,
+    WireError,
+)
+from exchange_ref.engine.errors import EngineError
+from exchange_ref.service import ExchangeService, User
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "the request breaks a rule"},
+    401: {"model": ErrorResponse, "description": "missing or unknown API key"},
+    503: {"model": ErrorResponse, "description": "load shed; retry after Retry-After seconds"},
+}
+_MAX_BODY = 4 * 1024 * 1024
+_ORDER_SCHEMA = OrderIn.model_json_schema()
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > _MAX_BODY:
+        raise WireError("BODY_TOO_LARGE", f"request body over {_MAX_BODY} bytes", 413)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise WireError("INVALID_JSON", f"malformed JSON: {exc}") from None
+
+
+def _observe(service: ExchangeService, results: list[dict[str, Any]], start: float) -> None:
+    """One observation per order: from the request's arrival to its acknowledgement."""
+    elapsed = time.perf_counter() - start
+    processing = service.processing_histogram
+    for order in results:
+        processing(order["symbol"], order["side"], order["type"]).observe(elapsed)
+
+
+@router.post(
+    "/api/v1/orders",
+    status_code=201,
+    response_model=OrderOut,
+    responses={**_ERRORS, 403: {"model": ErrorResponse}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ORDER_SCHEMA}},
+        }
+    },
+    tags=["orders"],
+)
+async def place_order(request: Request, service: Service, user: CurrentUser) -> Response:
+    """Place one order; answered once it is committed."""
+    start = time.perf_counter()
+    item = await _json_body(request)
+    order = service.place(user, item, service.clock_us())
+    await service.durable()
+    _observe(service, [order], start)
+    return JSONBytes(order, status_code=201)
+
+
+@router.post(
+    "/api/v1/orders/batch",
+    response_model=BatchResponse,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "maxItems": 1000, "items": _ORDER_SCHEMA}
+                }
+            },
+        }
+    },
+    tags=["orders"],
+)
+async def place_batch(request: Request, service: Service, user: CurrentUser) -> Response:
+    """Place up to 1000 orders; each is taken or refused on its own, all answered once committed."""
+    start = time.perf_counter()
+    items = await _json_body(request)
+    if not isinstance(items, list):
+        raise WireError("INVALID_BATCH", "the batch must be a JSON array of order objects")
+    limit = service.settings.max_batch_orders
+    if len(items) > limit:
+        raise WireError(
+            "BATCH_TOO_LARGE", f"a batch holds at most {limit} orders, got {len(items)}"
+        )
+    successful, errors = _place_all(service, user, items)
+    await service.durable()
+    _observe(service, successful, start)
+    return JSONBytes({"successful": successful, "errors": errors})
+
+
+def _place_all(
+    service: ExchangeService, user: User, items: list[Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    successful: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    now = service.clock_us()
+    place = service.place
+    for index, item in enumerate(items):
+        try:
+            successful.append(place(user, item, now))
+        except (WireError, EngineError) as exc:
+            errors.append({"index": index, "code": exc.code, "message": exc.message})
+    return successful, errors
+
+
+@router.delete(
+    "/api/v1/orders/{order_id}",
+    responses={**_ERRORS, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+    tags=["orders"],
+)
+async def cancel_order(order_id: int, service: Service, user: CurrentUser) -> Response:
+    """Cancel one of the caller's open orders."""
+    result = service.cancel(user, order_id)
+    await service.durable()
+    return JSONBytes(result)
+
+
+_SymbolQ = Annotated[str, Query(min_length=1, max_length=20, examples=["BTCUSD"])]
+
+
+@router.get("/api/v1/market/ticker", responses={400: {"model": ErrorResponse}}, tags=["market"])
+async def ticker(symbol: _SymbolQ, service: Service) -> Response:
+    """Last trade, best bid and ask, and 24 h volume of a symbol."""
+    return JSONBytes(service.ticker(symbol))
+
+
+@router.get("/api/v1/market/orderbook", responses={400: {"model": ErrorResponse}}, tags=["market"])
+async def orderbook(
+    symbol: _SymbolQ, service: Service, depth: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> Response:
+    """Aggregated price levels, best first, with the book's `lastUpdateId` for resync."""
+    return JSONBytes(service.orderbook(symbol, depth))
+
+
+@router.get("/api/v1/account/balance", responses={401: {"model": ErrorResponse}}, tags=["account"])
+async def balance(service: Service, user: CurrentUser) -> Response:
+    """The caller's balances per asset: available, locked by open orders, total."""
+    return JSONBytes({"userId": str(user.id), "balances": service.balances(user)})
+
+
+@router.get("/api/v1/account/orders", responses={401: {"model": ErrorResponse}}, tags=["account"])
+async def account_orders(
+    service: Service, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> Response:
+    """The caller's most recent orders, newest first."""
+    import asyncio
+
+    records = await asyncio.to_thread(service.store.orders_for_user, user.id, limit)
+    return JSONBytes({"orders": [service.stored_order_json(r) for r in records]})
+
+
+@router.get("/health/live", tags=["health"], responses={503: {"model": ErrorResponse}})
+async def live(request: Request) -> Response:
+    """The process is up; 503 after a storage failure, so that it gets restarted."""
+    service: ExchangeService | None = getattr(request.app.state, "service", None)
+    if service is not None and service.failed:
+        return JSONBytes({"code": "STORAGE_FAILURE", "message": service.failed}, status_code=503)
+    return JSONBytes({"status": "live"})
+
+
+@router.get("/health/ready", responses={503: {"model": ErrorResponse}}, tags=["health"])
+async def ready(request: Request) -> Response:
+    """Ready once the books and balances are rebuilt from storage."""
+    service: ExchangeService | None = getattr(request.app.state, "service", None)
+    if service is None or not service.ready:
+        return JSONBytes({"status": "starting"}, status_code=503)
+    return JSONBytes({"status": "ready"})
+
+
+@router.get("/metrics", tags=["metrics"], response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition of the exchange's metrics."""
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+_ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+}
+
+
+@router.post("/admin/metrics/reset", tags=["admin"], responses=_ADMIN_ERRORS)
+async def reset_metrics(service: Service, _admin: AdminKey) -> Response:
+    """Zero the exchange's counters and histograms before a measured run."""
+    service.metrics.reset()
+    return JSONBytes({"status": "reset"})
+
+
+@router.get("/admin/metrics/reset", tags=["admin"], responses=_ADMIN_ERRORS)
+async def reset_metrics_get(service: Service, _admin: AdminKey) -> Response:
+    """The same reset by GET, as the specification's `curl` sends it."""
+    return await reset_metrics(service, None)
+
+
+class UsersIn(BaseModel):
+    count: int = Field(ge=1, le=10_000)
+    balances: dict[str, str] = Field(
+        default_factory=lambda: {"USD": "10000000", "BTC": "1000", "ETH": "10000"},
+        description="deposit per asset, decimal strings",
+    )
+    prefix: str = Field(default="user", max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+@router.post(
+    "/admin/users",
+    status_code=201,
+    tags=["admin"],
+    responses={
+        400: {"model": ErrorResponse},
+        401: {"model": ErrorResponse},
+        403: {"model": ErrorResponse},
+    },
+)
+async def create_users(
+    body: Annotated[UsersIn, Body()], service: Service, _admin: AdminKey
+) -> Response:
+    """Create users with API keys and deposits (for benchmarks and demos)."""
+    assets = set(service.assets())
+    deposits: dict[str, Decimal] = {}
+    for asset, text in body.balances.items():
+        if asset not in assets:
+            raise WireError(
+                "UNKNOWN_ASSET", f"unknown asset {asset!r}; known: {', '.join(sorted(assets))}"
+            )
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise WireError(
+                "INVALID_FIELD", f"balance of {asset} {text!r} is not a decimal"
+            ) from None
+        exponent = amount.as_tuple().exponent
+        if not isinstance(exponent, int) or exponent < -8 or not 0 <= amount <= Decimal("1e9"):
+            raise WireError(
+                "INVALID_FIELD", f"balance of {asset} must be 0..1e9 with at most 8 decimals"
+            )
+        deposits[asset] = amount
+    users = service.create_users(body.count, deposits, body.prefix)
+    await service.durable()
+    return JSONBytes(
+        {"users": [{"userId": str(u.id), "name": u.name, "apiKey": u.api_key} for u in users]},
+        status_code=201,
+    )

@@ -1,0 +1,222 @@
+"""The wire format: order objects parsed by hand (fast, exact) and the documented models.
+
+The hot path never builds pydantic models: `parse_order` checks one JSON object of the
+specification's order shape (`symbol`, `side`, `type`, `timeInForce`, `quantity`, `price`) and
+returns integer ticks and lots, or raises `WireError` with a machine-readable code. The pydantic
+models below only describe the same shapes for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from exchange_ref.engine.types import OrderType, Side, SymbolSpec, TimeInForce
+
+__all__ = [
+    "BatchError",
+    "BatchResponse",
+    "ErrorResponse",
+    "OrderIn",
+    "OrderOut",
+    "ParsedOrder",
+    "WireError",
+    "parse_order",
+]
+
+_SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
+_TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
+_TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+_KNOWN_FIELDS = frozenset(
+    {"symbol", "side", "type", "timeInForce", "quantity", "price", "clientOrderId"}
+)
+_MAX_DIGITS = 40
+
+
+class WireError(Exception):
+    """A request that cannot be taken; `status` is the HTTP status to answer with."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(slots=True)
+class ParsedOrder:
+    spec: SymbolSpec
+    side: Side
+    type: OrderType
+    tif: TimeInForce
+    price: int | None
+    quantity: int
+    client_order_id: str | None
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise WireError("INVALID_FIELD", f"{name} must be a decimal number or string")
+    if isinstance(value, float):
+        value = repr(value)
+    elif isinstance(value, int):
+        return Decimal(value)
+    if len(value) > _MAX_DIGITS:
+        raise WireError("INVALID_FIELD", f"{name} has too many digits")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise WireError("INVALID_FIELD", f"{name} {value!r} is not a decimal number") from None
+    if not number.is_finite():
+        raise WireError("INVALID_FIELD", f"{name} must be finite")
+    return number
+
+
+def _units(value: Any, step: Decimal, decimals: int | None, name: str, code: str) -> int:
+    """A positive whole number of `step`s, or WireError(code / INVALID_FIELD).
+
+    Plain decimal text (what JSON numbers and strings almost always are) is converted with
+    integer arithmetic; anything else (exponents, signs, odd steps) goes through Decimal.
+    """
+    if decimals is not None and not isinstance(value, bool):
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, float):
+            text = repr(value)
+        elif isinstance(value, int):
+            text = str(value)
+        else:
+            text = ""
+        whole, _, frac = text.partition(".")
+        if (
+            whole
+            and len(text) <= _MAX_DIGITS
+            and whole.isascii()
+            and whole.isdigit()
+            and (not frac or (frac.isascii() and frac.isdigit()))
+        ):
+            if len(frac) > decimals:
+                if frac[decimals:].strip("0"):
+                    raise WireError(code, f"{name} {text} is not a multiple of {step}")
+                frac = frac[:decimals]
+            scale: int = 10**decimals
+            units = int(whole) * scale + (int(frac.ljust(decimals, "0")) if decimals else 0)
+            if units <= 0:
+                raise WireError(code, f"{name} must be positive")
+            return units
+    number = _decimal(value, name)
+    if number <= 0:
+        raise WireError(code, f"{name} must be positive")
+    count, rest = divmod(number, step)
+    if rest != 0:
+        raise WireError(code, f"{name} {number} is not a multiple of {step}")
+    return int(Decimal(count))
+
+
+def parse_order(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:
+    """Check one order object and convert it to integer ticks and lots."""
+    if not isinstance(item, dict):
+        raise WireError("INVALID_ORDER", "an order must be a JSON object")
+    if not _KNOWN_FIELDS.issuperset(item):
+        unknown = sorted(map(str, item.keys() - _KNOWN_FIELDS))
+        raise WireError("UNKNOWN_FIELD", f"unknown field(s): {', '.join(unknown)}")
+    symbol = item.get("symbol")
+    if symbol is None:
+        raise WireError("MISSING_FIELD", "symbol is required")
+    if not isinstance(symbol, str):
+        raise WireError("INVALID_FIELD", "symbol must be a string")
+    spec = specs.get(symbol) or specs.get(symbol.upper())
+    if spec is None:
+        raise WireError("UNKNOWN_SYMBOL", f"unknown symbol {symbol!r}; known: {', '.join(specs)}")
+    side = _enum(item, "side", _SIDES, None)
+    type_ = _enum(item, "type", _TYPES, OrderType.LIMIT)
+    tif = _enum(item, "timeInForce", _TIFS, TimeInForce.GTC)
+
+    raw_qty = item.get("quantity")
+    if raw_qty is None:
+        raise WireError("MISSING_FIELD", "quantity is required")
+    lots = _units(raw_qty, spec.lot_size, spec.lot_decimals, "quantity", "INVALID_QUANTITY")
+
+    raw_price = item.get("price")
+    ticks: int | None = None
+    if type_ is OrderType.LIMIT:
+        if raw_price is None:
+            raise WireError("MISSING_FIELD", "price is required for a LIMIT order")
+        ticks = _units(raw_price, spec.tick_size, spec.tick_decimals, "price", "INVALID_PRICE")
+    elif raw_price is not None:
+        raise WireError("INVALID_PRICE", "a MARKET order takes no price")
+
+    client_id = item.get("clientOrderId")
+    if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
+        raise WireError("INVALID_FIELD", "clientOrderId must be a string of at most 64 characters")
+    return ParsedOrder(spec, side, type_, tif, ticks, lots, client_id)
+
+
+def _enum(item: dict[str, Any], name: str, allowed: dict[str, Any], default: Any) -> Any:
+    value = item.get(name)
+    if value is None:
+        if default is None:
+            raise WireError("MISSING_FIELD", f"{name} is required")
+        return default
+    found = allowed.get(value) if isinstance(value, str) else None
+    if found is not None:
+        return found
+    if not isinstance(value, str) or value.upper() not in allowed:
+        raise WireError("INVALID_FIELD", f"{name} must be one of {', '.join(allowed)}")
+    return allowed[value.upper()]
+
+
+# --------------------------------------------------------------------------- documented models
+Decimalish = float | str
+
+
+class OrderIn(BaseModel):
+    """The specification's order object."""
+
+    symbol: str = Field(examples=["BTCUSD"])
+    side: Literal["BUY", "SELL"]
+    type: Literal["LIMIT", "MARKET"] = "LIMIT"
+    timeInForce: Literal["GTC", "IOC", "FOK"] = "GTC"
+    quantity: Decimalish = Field(examples=["0.5"])
+    price: Decimalish | None = Field(default=None, examples=["50000.01"])
+    clientOrderId: str | None = Field(default=None, max_length=64)
+
+
+class TradeOut(BaseModel):
+    tradeId: int
+    price: str
+    quantity: str
+
+
+class OrderOut(BaseModel):
+    orderId: int
+    clientOrderId: str | None = None
+    symbol: str
+    side: str
+    type: str
+    timeInForce: str
+    price: str | None
+    quantity: str
+    filledQuantity: str
+    status: Literal["PENDING", "PARTIAL", "FILLED", "CANCELLED", "REJECTED"]
+    createdAt: int = Field(description="milliseconds since the Unix epoch")
+    trades: list[TradeOut] = []
+
+
+class BatchError(BaseModel):
+    index: int
+    code: str
+    message: str
+
+
+class BatchResponse(BaseModel):
+    successful: list[OrderOut]
+    errors: list[BatchError]
+
+
+class ErrorResponse(BaseModel):
+    code: str
+    message: str

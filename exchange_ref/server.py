@@ -1,0 +1,141 @@
+"""Running the exchange under uvicorn: in the foreground (`serve`) or a thread (`ServerThread`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import uvicorn
+
+from exchange_ref.api.app import ExchangeApp, create_app
+from exchange_ref.service import ExchangeService
+from exchange_ref.settings import ExchangeSettings
+
+T = TypeVar("T")
+
+__all__ = ["ExchangeServer", "ServerThread", "serve"]
+
+
+class ExchangeServer(uvicorn.Server):
+    """uvicorn's server, closing market-data sockets with 1001 before it drains requests."""
+
+    def __init__(
+        self, config: uvicorn.Config, app: ExchangeApp, port_file: str | None = None
+    ) -> None:
+        super().__init__(config)
+        self.exchange_app = app
+        self.port_file = port_file
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.port_file and self.started:
+            tmp = f"{self.port_file}.tmp"
+            with open(tmp, "w") as fh:
+                fh.write(f"{self.bound_port}\n")
+            os.replace(tmp, self.port_file)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        with contextlib.suppress(Exception):
+            await self.exchange_app.before_shutdown()
+        await super().shutdown(sockets)
+
+    @property
+    def bound_port(self) -> int:
+        for server in self.servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        raise RuntimeError("server has no bound socket")
+
+
+def _config(app: ExchangeApp, settings: ExchangeSettings, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=int(settings.drain_timeout_seconds) or None,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+    )
+
+
+def serve(
+    settings: ExchangeSettings, log_level: str = "info", port_file: str | None = None
+) -> None:
+    """Run until SIGINT/SIGTERM: then stop accepting, drain, flush writes and exit.
+
+    With `port_file`, the bound port is written there once the exchange is ready (for port 0).
+    """
+    app = create_app(settings)
+    server = ExchangeServer(_config(app, settings, log_level), app, port_file)
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a
+    # drained, flushed exchange should exit 0 (a rolling update counts on it), so the
+    # handlers it restores afterwards do nothing.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    server.run()
+
+
+class ServerThread:
+    """An exchange on 127.0.0.1 in a background thread; `url` is known once `start()` returns."""
+
+    def __init__(self, settings: ExchangeSettings, log_level: str = "warning") -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.server = ExchangeServer(_config(self.app, settings, log_level), self.app)
+        self.thread = threading.Thread(target=self.server.run, name="exchange", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.server.bound_port}"
+
+    @property
+    def service(self) -> ExchangeService:
+        service: ExchangeService = self.app.fastapi.state.service
+        return service
+
+    def start(self, timeout: float = 30.0) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not (self.server.started and self.server.servers):
+            if not self.thread.is_alive():
+                raise RuntimeError("the exchange failed to start")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the exchange did not start in time")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def call(self, coro_fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a coroutine function on the server's loop and wait for its result (tests, demo)."""
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self._loop()).result(30)
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        for server in self.server.servers:
+            return server.get_loop()
+        raise RuntimeError("server not running")
+
+
+@contextlib.contextmanager
+def running(settings: ExchangeSettings) -> Iterator[ServerThread]:
+    with ServerThread(settings) as thread:
+        yield thread

@@ -1,0 +1,3 @@
+from pincex.cli import main
+
+main()
