@@ -25,6 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -37,6 +38,7 @@ __all__ = [
     "POOL_STATES",
     "ExchangeMetrics",
     "monitor_event_loop_lag",
+    "observe_many",
 ]
 
 _log = logging.getLogger(__name__)
@@ -364,6 +366,21 @@ class ExchangeMetrics:
             for state in POOL_STATES:
                 if state in status:
                     self.db_connections.labels(pool, state).set(status[state])
+
+
+def observe_many(child: Any, value: float, count: int) -> None:
+    """Record `count` observations of the same `value` in a histogram child at once.
+
+    Equal to calling `child.observe(value)` `count` times (a batch of orders acknowledged
+    together shares one processing time), at the cost of one.
+    """
+    if count <= 0:
+        return
+    child._sum.inc(value * count)
+    for i, bound in enumerate(child._upper_bounds):
+        if value <= bound:
+            child._buckets[i].inc(count)
+            return
 
 
 async def monitor_event_loop_lag(metrics: ExchangeMetrics, interval: float = 0.1) -> None:

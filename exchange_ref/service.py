@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from time import perf_counter
 from typing import Any
 
 from exchange_ref.api.marketdata import MarketDataHub
@@ -53,6 +54,21 @@ log = logging.getLogger("pincex.exchange")
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1000
+
+
+def _cached(fmt: Callable[[int], str], limit: int = 65_536) -> Callable[[int], str]:
+    """Memoise an integer-to-text formatter (prices and sizes repeat near the touch)."""
+    memo: dict[int, str] = {}
+
+    def lookup(units: int) -> str:
+        text = memo.get(units)
+        if text is None:
+            if len(memo) >= limit:
+                memo.clear()
+            text = memo[units] = fmt(units)
+        return text
+
+    return lookup
 
 
 @dataclass(slots=True, frozen=True)
@@ -136,6 +152,10 @@ class ExchangeService:
         self._outbox_base = 0  # events published so far (absolute index of _outbox[0])
         self._cache: dict[tuple[str, str, int], tuple[int, dict[str, Any]]] = {}
         self._children: dict[object, Any] = {}  # resolved metric children
+        self._engine_lock = metrics.lock_wait.labels("engine")
+        self._formatters = {
+            s: (_cached(spec.price_str), _cached(spec.qty_str)) for s, spec in self.specs.items()
+        }
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -245,6 +265,13 @@ class ExchangeService:
         self._record_placement(user, placement, parsed.spec)
         return self._order_json(placement, parsed.spec, parsed.client_order_id)
 
+    def place_timed(self, user: User, item: Any, received_us: int) -> dict[str, Any]:
+        """`place`, observing the engine's book-update time."""
+        start = perf_counter()
+        out = self.place(user, item, received_us)
+        self._book_update(out["symbol"]).observe(perf_counter() - start)
+        return out
+
     def _record_placement(self, user: User, p: Placement, spec: SymbolSpec) -> None:
         batch = self.committer.batch
         side = _SIDE_NAMES[p.side]
@@ -284,7 +311,6 @@ class ExchangeService:
                 )
             )
             ticker.add(t.price, t.quantity, t.time_us)
-        self._flush_balances()
         self._processed(p.symbol, side, p.status.value).inc()
         if p.trades:
             self._trades_counter(p.symbol).inc(len(p.trades))
@@ -323,7 +349,6 @@ class ExchangeService:
         c: Cancellation = self.exchange.cancel(user.owner, order_id, now)
         spec = self.specs[c.symbol]
         self.committer.batch.update_order(order_id, c.filled, OrderStatus.CANCELLED.value, now)
-        self._flush_balances()
         self._processed(c.symbol, _SIDE_NAMES[c.side], "CANCELLED").inc()
         depth = self._streams[c.symbol][0]
         if self.hub.has_subscribers(depth):
@@ -354,6 +379,18 @@ class ExchangeService:
             child = self._children[key] = self.metrics.order_processing.labels(symbol, side, type_)
         return child
 
+    def engine_wait(self, arrived: float) -> None:
+        """Observe how long a request waited for the engine, which one event loop serialises
+        (its lock): from the request's arrival to the start of its matching."""
+        self._engine_lock.observe(perf_counter() - arrived)
+
+    def _book_update(self, symbol: str) -> Any:
+        key = ("book", symbol)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.metrics.book_update.labels(symbol)
+        return child
+
     def _trades_counter(self, symbol: str) -> Any:
         child = self._children.get(symbol)
         if child is None:
@@ -372,6 +409,7 @@ class ExchangeService:
     # ------------------------------------------------------------------ durability + publishing
     async def durable(self) -> None:
         """Return once everything recorded so far is committed; then publish its market data."""
+        self._flush_balances()
         mark = self._outbox_base + len(self._outbox)
         self.metrics.pending_writes.set(self.committer.pending)
         try:

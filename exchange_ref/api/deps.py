@@ -15,7 +15,7 @@ __all__ = ["AdminKey", "CurrentUser", "Service", "get_service"]
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="a user's API key")
 
 
-def get_service(request: Request) -> ExchangeService:
+async def get_service(request: Request) -> ExchangeService:
     service: ExchangeService | None = getattr(request.app.state, "service", None)
     if service is None or not service.ready:
         raise WireError("NOT_READY", "the exchange is starting; books are being rebuilt", 503)
@@ -25,7 +25,9 @@ def get_service(request: Request) -> ExchangeService:
 Service = Annotated[ExchangeService, Depends(get_service)]
 
 
-def current_user(service: Service, api_key: Annotated[str | None, Depends(api_key_scheme)]) -> User:
+async def current_user(
+    service: Service, api_key: Annotated[str | None, Depends(api_key_scheme)]
+) -> User:
     if not api_key:
         raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)
     user = service.authenticate(api_key)
@@ -34,7 +36,9 @@ def current_user(service: Service, api_key: Annotated[str | None, Depends(api_ke
     return user
 
 
-def admin_key(service: Service, api_key: Annotated[str | None, Depends(api_key_scheme)]) -> None:
+async def admin_key(
+    service: Service, api_key: Annotated[str | None, Depends(api_key_scheme)]
+) -> None:
     if not api_key:
         raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)
     if api_key != service.admin_key:

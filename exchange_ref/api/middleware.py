@@ -59,6 +59,7 @@ class ObservedApp:
                 await response(scope, receive, send)
                 return
         start = time.perf_counter()
+        scope["pincex.arrived"] = start
         status = 500
         sent = 0
         received = 0

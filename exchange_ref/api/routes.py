@@ -22,6 +22,7 @@ from exchange_ref.api.wire import (
     WireError,
 )
 from exchange_ref.engine.errors import EngineError
+from exchange_ref.metrics import observe_many
 from exchange_ref.service import ExchangeService, User
 
 __all__ = ["router"]
@@ -50,9 +51,12 @@ async def _json_body(request: Request) -> Any:
 def _observe(service: ExchangeService, results: list[dict[str, Any]], start: float) -> None:
     """One observation per order: from the request's arrival to its acknowledgement."""
     elapsed = time.perf_counter() - start
-    processing = service.processing_histogram
+    counts: dict[tuple[str, str, str], int] = {}
     for order in results:
-        processing(order["symbol"], order["side"], order["type"]).observe(elapsed)
+        key = (order["symbol"], order["side"], order["type"])
+        counts[key] = counts.get(key, 0) + 1
+    for key, count in counts.items():
+        observe_many(service.processing_histogram(*key), elapsed, count)
 
 
 @router.post(
@@ -72,7 +76,8 @@ async def place_order(request: Request, service: Service, user: CurrentUser) -> 
     """Place one order; answered once it is committed."""
     start = time.perf_counter()
     item = await _json_body(request)
-    order = service.place(user, item, service.clock_us())
+    service.engine_wait(request.scope.get("pincex.arrived", start))
+    order = service.place_timed(user, item, service.clock_us())
     await service.durable()
     _observe(service, [order], start)
     return JSONBytes(order, status_code=201)
@@ -105,6 +110,7 @@ async def place_batch(request: Request, service: Service, user: CurrentUser) -> 
         raise WireError(
             "BATCH_TOO_LARGE", f"a batch holds at most {limit} orders, got {len(items)}"
         )
+    service.engine_wait(request.scope.get("pincex.arrived", start))
     successful, errors = _place_all(service, user, items)
     await service.durable()
     _observe(service, successful, start)
@@ -117,7 +123,7 @@ def _place_all(
     successful: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     now = service.clock_us()
-    place = service.place
+    place = service.place_timed
     for index, item in enumerate(items):
         try:
             successful.append(place(user, item, now))
