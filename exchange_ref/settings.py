@@ -33,6 +33,8 @@ class ExchangeSettings(BaseSettings):
     ws_queue_size: int = Field(default=1024, gt=0)
     db_pool_size: int = Field(default=5, gt=0)
     drain_timeout_seconds: float = Field(default=10.0, ge=0)
+    # Serve the two order routes on a raw ASGI path (same answers, less per-request work).
+    fast_path: bool = True
 
     @field_validator("symbols", mode="before")
     @classmethod

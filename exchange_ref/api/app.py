@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from exchange_ref.api.fastpath import OrderFastPath
 from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.middleware import ObservedApp
 from exchange_ref.api.responses import error_response
@@ -131,8 +132,14 @@ def create_app(
         service: ExchangeService | None = getattr(app.state, "service", None)
         return service.overloaded() if service is not None else None
 
+    fast = OrderFastPath(lambda: getattr(app.state, "service", None), settings.api_key_header)
     wrapped = ExchangeApp(
-        app, metrics, settings.max_inflight_requests, settings.retry_after_seconds, limits
+        app,
+        metrics,
+        settings.max_inflight_requests,
+        settings.retry_after_seconds,
+        limits,
+        fast if settings.fast_path else None,
     )
     wrapped.fastapi = app
     return wrapped

@@ -30,6 +30,7 @@ class ObservedApp:
         max_inflight: int,
         retry_after: int,
         limits: Any,
+        fast: Any = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -37,6 +38,7 @@ class ObservedApp:
         self.retry_after = str(retry_after)
         self.limits = limits
         self.inflight = 0
+        self.fast = fast  # an OrderFastPath, or None to route everything through the app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,13 +83,16 @@ class ObservedApp:
 
         self.inflight += 1
         metrics.inflight.inc()
+        fast = self.fast
         try:
-            await self.app(scope, counting_receive, counting_send)
+            if fast is not None and fast.handles(scope):
+                await fast(scope, counting_receive, counting_send)
+            else:
+                await self.app(scope, counting_receive, counting_send)
         finally:
             self.inflight -= 1
             metrics.inflight.dec()
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "unmatched"
+            label = scope.get("pincex.route") or getattr(scope.get("route"), "path", "unmatched")
             metrics.http_requests.labels(method, label, str(status)).inc()
             metrics.http_duration.labels(method, label).observe(time.perf_counter() - start)
             metrics.http_request_bytes.labels(label).inc(received)

@@ -6,12 +6,12 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body, Query, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from exchange_ref.api import orders
 from exchange_ref.api.deps import AdminKey, CurrentUser, Service
 from exchange_ref.api.responses import JSONBytes
 from exchange_ref.api.wire import (
@@ -21,9 +21,7 @@ from exchange_ref.api.wire import (
     OrderOut,
     WireError,
 )
-from exchange_ref.engine.errors import EngineError
-from exchange_ref.metrics import observe_many
-from exchange_ref.service import ExchangeService, User
+from exchange_ref.service import ExchangeService
 
 __all__ = ["router"]
 
@@ -34,29 +32,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or unknown API key"},
     503: {"model": ErrorResponse, "description": "load shed; retry after Retry-After seconds"},
 }
-_MAX_BODY = 4 * 1024 * 1024
 _ORDER_SCHEMA = OrderIn.model_json_schema()
-
-
-async def _json_body(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > _MAX_BODY:
-        raise WireError("BODY_TOO_LARGE", f"request body over {_MAX_BODY} bytes", 413)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise WireError("INVALID_JSON", f"malformed JSON: {exc}") from None
-
-
-def _observe(service: ExchangeService, results: list[dict[str, Any]], start: float) -> None:
-    """One observation per order: from the request's arrival to its acknowledgement."""
-    elapsed = time.perf_counter() - start
-    counts: dict[tuple[str, str, str], int] = {}
-    for order in results:
-        key = (order["symbol"], order["side"], order["type"])
-        counts[key] = counts.get(key, 0) + 1
-    for key, count in counts.items():
-        observe_many(service.processing_histogram(*key), elapsed, count)
 
 
 @router.post(
@@ -74,12 +50,8 @@ def _observe(service: ExchangeService, results: list[dict[str, Any]], start: flo
 )
 async def place_order(request: Request, service: Service, user: CurrentUser) -> Response:
     """Place one order; answered once it is committed."""
-    start = time.perf_counter()
-    item = await _json_body(request)
-    service.engine_wait(request.scope.get("pincex.arrived", start))
-    order = service.place_timed(user, item, service.clock_us())
-    await service.durable()
-    _observe(service, [order], start)
+    arrived = request.scope.get("pincex.arrived", time.perf_counter())
+    order = await orders.place_single(service, user, await request.body(), arrived)
     return JSONBytes(order, status_code=201)
 
 
@@ -101,35 +73,8 @@ async def place_order(request: Request, service: Service, user: CurrentUser) -> 
 )
 async def place_batch(request: Request, service: Service, user: CurrentUser) -> Response:
     """Place up to 1000 orders; each is taken or refused on its own, all answered once committed."""
-    start = time.perf_counter()
-    items = await _json_body(request)
-    if not isinstance(items, list):
-        raise WireError("INVALID_BATCH", "the batch must be a JSON array of order objects")
-    limit = service.settings.max_batch_orders
-    if len(items) > limit:
-        raise WireError(
-            "BATCH_TOO_LARGE", f"a batch holds at most {limit} orders, got {len(items)}"
-        )
-    service.engine_wait(request.scope.get("pincex.arrived", start))
-    successful, errors = _place_all(service, user, items)
-    await service.durable()
-    _observe(service, successful, start)
-    return JSONBytes({"successful": successful, "errors": errors})
-
-
-def _place_all(
-    service: ExchangeService, user: User, items: list[Any]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    successful: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    now = service.clock_us()
-    place = service.place_timed
-    for index, item in enumerate(items):
-        try:
-            successful.append(place(user, item, now))
-        except (WireError, EngineError) as exc:
-            errors.append({"index": index, "code": exc.code, "message": exc.message})
-    return successful, errors
+    arrived = request.scope.get("pincex.arrived", time.perf_counter())
+    return JSONBytes(await orders.place_batch(service, user, await request.body(), arrived))
 
 
 @router.delete(

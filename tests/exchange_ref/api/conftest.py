@@ -32,9 +32,10 @@ class Live:
         return r.json()["users"]
 
 
-@pytest.fixture
-def live(tmp_path) -> Iterator[Live]:
-    server = ServerThread(exchange_settings(tmp_path)).start()
+@pytest.fixture(params=[True, False], ids=["fast-path", "framework"])
+def live(tmp_path, request) -> Iterator[Live]:
+    """The exchange with the order routes on the raw fast path, and without it."""
+    server = ServerThread(exchange_settings(tmp_path, fast_path=request.param)).start()
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
             yield Live(server, client)

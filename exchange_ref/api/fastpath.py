@@ -1,0 +1,100 @@
+"""The raw ASGI fast path for `POST /api/v1/orders` and `POST /api/v1/orders/batch`.
+
+Same answers as the FastAPI routes (they share `exchange_ref.api.orders`), without the
+framework's per-request machinery. The OpenAPI document still describes these routes through
+their FastAPI declarations.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from exchange_ref.api import orders
+from exchange_ref.api.wire import WireError
+from exchange_ref.engine.errors import EngineError
+from exchange_ref.service import ExchangeService
+
+__all__ = ["FAST_ROUTES", "OrderFastPath"]
+
+FAST_ROUTES = {
+    "/api/v1/orders": (orders.place_single, 201),
+    "/api/v1/orders/batch": (orders.place_batch, 200),
+}
+_JSON = [(b"content-type", b"application/json")]
+
+
+class OrderFastPath:
+    """Serves the two order routes; `service()` returns the running service or None."""
+
+    def __init__(self, service: Callable[[], ExchangeService | None], key_header: str) -> None:
+        self.service = service
+        self.key_header = key_header.lower().encode("latin-1")
+
+    def handles(self, scope: Scope) -> bool:
+        return scope["method"] == "POST" and scope["path"] in FAST_ROUTES
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        place, ok_status = FAST_ROUTES[scope["path"]]
+        scope["pincex.route"] = scope["path"]
+        status, payload = await self._answer(scope, receive, place, ok_status)
+        body = orjson.dumps(payload)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*_JSON, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        place: Callable[..., Awaitable[dict[str, Any]]],
+        ok_status: int,
+    ) -> tuple[int, Any]:
+        try:
+            service = self.service()
+            if service is None or not service.ready:
+                raise WireError(
+                    "NOT_READY", "the exchange is starting; books are being rebuilt", 503
+                )
+            api_key = None
+            for name, value in scope["headers"]:
+                if name == self.key_header:
+                    api_key = value.decode("latin-1")
+                    break
+            if not api_key:
+                raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)
+            user = service.authenticate(api_key)
+            if user is None:
+                raise WireError("UNAUTHORIZED", "unknown API key", 401)
+            body = await _read_body(receive)
+            arrived = scope.get("pincex.arrived", time.perf_counter())
+            return ok_status, await place(service, user, body, arrived)
+        except WireError as exc:
+            return exc.status, {"code": exc.code, "message": exc.message}
+        except EngineError as exc:
+            return 400, {"code": exc.code, "message": exc.message}
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise WireError("DISCONNECTED", "the client went away", 400)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > orders.MAX_BODY:
+            raise WireError("BODY_TOO_LARGE", f"request body over {orders.MAX_BODY} bytes", 413)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
