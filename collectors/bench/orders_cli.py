@@ -9,6 +9,7 @@ import click
 import orjson
 
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
+from collectors.settings import get_settings
 from pincex.errors import UsageFailure
 
 __all__ = ["orders"]
@@ -30,7 +31,9 @@ def _check_target(target: str, allow_remote: bool) -> str:
 
 
 @click.command()
-@click.option("--target", default="http://127.0.0.1:8080", show_default=True, help="exchange URL")
+@click.option(
+    "--target", default=None, help="exchange URL (default PINCEX_TARGET or http://127.0.0.1:8080)"
+)
 @click.option(
     "--rate",
     type=click.FloatRange(min=1),
@@ -56,7 +59,6 @@ def _check_target(target: str, allow_remote: bool) -> str:
 @click.option("--connections", type=click.IntRange(1, 1024), default=16, show_default=True)
 @click.option(
     "--admin-key",
-    envvar="PINCEX_ADMIN_KEY",
     default=None,
     help="seed users through the exchange's admin key (env PINCEX_ADMIN_KEY)",
 )
@@ -64,7 +66,7 @@ def _check_target(target: str, allow_remote: bool) -> str:
 @click.option("--allow-remote", is_flag=True, help="allow a target that is not on loopback")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def orders(
-    target: str,
+    target: str | None,
     rate: float,
     duration: float,
     batch_size: int,
@@ -76,20 +78,21 @@ def orders(
     as_json: bool,
 ) -> None:
     """Open-model order benchmark: requests due at start + i/R, latency from the due time."""
+    settings = get_settings()
     cfg = OrdersConfig(
-        _check_target(target, allow_remote),
+        _check_target(target or settings.target, allow_remote),
         rate,
         duration,
         batch_size,
         symbol.upper(),
         connections,
-        admin_key,
+        admin_key or settings.admin_key or None,
         seed=seed,
     )
     try:
         result = run_orders_benchmark(cfg)
     except (OSError, RuntimeError) as exc:
-        raise UsageFailure(f"benchmark against {target} failed: {exc}", 1) from None
+        raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return

@@ -104,8 +104,14 @@ def _book_and_balances(client: httpx.Client, users: list[dict]) -> tuple[dict, l
     return {"bids": book["bids"], "asks": book["asks"]}, balances
 
 
-def test_restart_rebuilds_books_and_balances(tmp_path):
-    settings = exchange_settings(tmp_path)
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_restart_rebuilds_books_and_balances(tmp_path, backend, request):
+    if backend == "postgres":
+        settings = exchange_settings(tmp_path, database_url=request.getfixturevalue("pg_url"))
+    else:
+        settings = exchange_settings(tmp_path)
     with ServerThread(settings) as server, httpx.Client(base_url=server.url) as client:
         users = client.post(
             "/admin/users", json={"count": 3, "balances": DEPOSITS}, headers=ADMIN

@@ -23,17 +23,24 @@ def _shed_total(metrics_text: str) -> float:
 def test_requests_beyond_the_inflight_limit_get_503_with_retry_after(tmp_path):
     settings = exchange_settings(tmp_path, max_inflight_requests=2, retry_after_seconds=3)
     with ServerThread(settings) as server:
-        users = httpx.post(f"{server.url}/admin/users", json={"count": 1},
-                           headers=ADMIN).json()["users"]
-        body = [{"symbol": "BTCUSD", "side": "BUY", "quantity": "0.01", "price": str(40000 + i)}
-                for i in range(200)]
+        users = httpx.post(f"{server.url}/admin/users", json={"count": 1}, headers=ADMIN).json()[
+            "users"
+        ]
+        body = [
+            {"symbol": "BTCUSD", "side": "BUY", "quantity": "0.01", "price": str(40000 + i)}
+            for i in range(200)
+        ]
 
         async def burst() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=server.url, timeout=30,
-                                         limits=httpx.Limits(max_connections=64)) as client:
-                return await asyncio.gather(*[
-                    client.post("/api/v1/orders/batch", json=body, headers=key(users[0]))
-                    for _ in range(64)])
+            async with httpx.AsyncClient(
+                base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=64)
+            ) as client:
+                return await asyncio.gather(
+                    *[
+                        client.post("/api/v1/orders/batch", json=body, headers=key(users[0]))
+                        for _ in range(64)
+                    ]
+                )
 
         responses = asyncio.run(burst())
         statuses = {r.status_code for r in responses}
@@ -44,8 +51,9 @@ def test_requests_beyond_the_inflight_limit_get_503_with_retry_after(tmp_path):
         assert all(r.json()["code"] == "OVERLOADED" for r in shed)
         # what was accepted is whole: every accepted order is on the book
         accepted = sum(len(r.json()["successful"]) for r in responses if r.status_code == 200)
-        book = httpx.get(f"{server.url}/api/v1/market/orderbook",
-                         params={"symbol": "BTCUSD", "depth": 1000}).json()
+        book = httpx.get(
+            f"{server.url}/api/v1/market/orderbook", params={"symbol": "BTCUSD", "depth": 1000}
+        ).json()
         assert sum(Decimal(q) for _, q in book["bids"]) == Decimal("0.01") * accepted
         # health and metrics are never shed
         text = httpx.get(f"{server.url}/metrics").text
@@ -55,8 +63,9 @@ def test_requests_beyond_the_inflight_limit_get_503_with_retry_after(tmp_path):
 def test_pending_writes_limit_sheds_with_503(tmp_path):
     settings = exchange_settings(tmp_path, max_pending_orders=1, commit_interval_ms=200)
     with ServerThread(settings) as server:
-        users = httpx.post(f"{server.url}/admin/users", json={"count": 1},
-                           headers=ADMIN).json()["users"]
+        users = httpx.post(f"{server.url}/admin/users", json={"count": 1}, headers=ADMIN).json()[
+            "users"
+        ]
         body = [{"symbol": "BTCUSD", "side": "BUY", "quantity": "0.01", "price": "40000"}] * 5
 
         async def staggered() -> list[httpx.Response]:
@@ -64,8 +73,9 @@ def test_pending_writes_limit_sheds_with_503(tmp_path):
 
                 async def one(i: int) -> httpx.Response:
                     await asyncio.sleep(i * 0.02)  # later ones arrive while writes are pending
-                    return await client.post("/api/v1/orders/batch", json=body,
-                                             headers=key(users[0]))
+                    return await client.post(
+                        "/api/v1/orders/batch", json=body, headers=key(users[0])
+                    )
 
                 return await asyncio.gather(*[one(i) for i in range(20)])
 
