@@ -49,6 +49,7 @@ _SIDE_BY_NAME = {v: k for k, v in _SIDE_NAMES.items()}
 _TYPE_BY_NAME = {v: k for k, v in _TYPE_NAMES.items()}
 _TIF_BY_NAME = {v: k for k, v in _TIF_NAMES.items()}
 _DAY_US = 86_400_000_000
+_NO_TRADES: tuple[()] = ()
 log = logging.getLogger("pincex.exchange")
 
 
@@ -446,6 +447,7 @@ class ExchangeService:
 
     # ------------------------------------------------------------------ views
     def _order_json(self, p: Placement, spec: SymbolSpec, client_id: str | None) -> dict[str, Any]:
+        price_str, qty_str = self._formatters[p.symbol]
         return {
             "orderId": p.order_id,
             "clientOrderId": client_id,
@@ -453,19 +455,17 @@ class ExchangeService:
             "side": _SIDE_NAMES[p.side],
             "type": _TYPE_NAMES[p.type],
             "timeInForce": _TIF_NAMES[p.tif],
-            "price": spec.price_str(p.price) if p.price is not None else None,
-            "quantity": spec.qty_str(p.quantity),
-            "filledQuantity": spec.qty_str(p.filled),
+            "price": price_str(p.price) if p.price is not None else None,
+            "quantity": qty_str(p.quantity),
+            "filledQuantity": qty_str(p.filled),
             "status": p.status.value,
             "createdAt": p.time_us // 1000,
             "trades": [
-                {
-                    "tradeId": t.id,
-                    "price": spec.price_str(t.price),
-                    "quantity": spec.qty_str(t.quantity),
-                }
+                {"tradeId": t.id, "price": price_str(t.price), "quantity": qty_str(t.quantity)}
                 for t in p.trades
-            ],
+            ]
+            if p.trades
+            else _NO_TRADES,
         }
 
     def _depth_delta(
