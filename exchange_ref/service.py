@@ -287,14 +287,14 @@ class ExchangeService:
                 p.price,
                 p.quantity,
                 p.filled,
-                p.status.value,
+                p.status,  # a StrEnum: already its text
                 p.time_us,
                 p.time_us,
             )
         )
         users = self.users_by_owner
         for maker in p.makers:
-            batch.update_order(maker.order_id, maker.filled, maker.status.value, p.time_us)
+            batch.update_order(maker.order_id, maker.filled, maker.status, p.time_us)
         ticker = self._tickers[p.symbol]
         for t in p.trades:
             batch.trades.append(
@@ -312,7 +312,6 @@ class ExchangeService:
                 )
             )
             ticker.add(t.price, t.quantity, t.time_us)
-        self._processed(p.symbol, side, p.status.value).inc()
         if p.trades:
             self._trades_counter(p.symbol).inc(len(p.trades))
         # Market data is built only for streams someone is subscribed to.
@@ -365,6 +364,15 @@ class ExchangeService:
             "filledQuantity": spec.qty_str(c.filled),
             "status": "CANCELLED",
         }
+
+    def count_processed(self, orders: list[dict[str, Any]]) -> None:
+        """Count acknowledged orders in `pincex_orders_processed_total` (once per request)."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for order in orders:
+            key = (order["symbol"], order["side"], order["status"])
+            counts[key] = counts.get(key, 0) + 1
+        for (symbol, side, status), count in counts.items():
+            self._processed(symbol, side, status).inc(count)
 
     def _processed(self, symbol: str, side: str, status: str) -> Any:
         key = (symbol, side, status)
@@ -458,7 +466,7 @@ class ExchangeService:
             "price": price_str(p.price) if p.price is not None else None,
             "quantity": qty_str(p.quantity),
             "filledQuantity": qty_str(p.filled),
-            "status": p.status.value,
+            "status": p.status,
             "createdAt": p.time_us // 1000,
             "trades": [
                 {"tradeId": t.id, "price": price_str(t.price), "quantity": qty_str(t.quantity)}

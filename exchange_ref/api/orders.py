@@ -33,6 +33,7 @@ def decode_json(body: bytes) -> Any:
 def _observe(service: ExchangeService, results: list[dict[str, Any]], start: float) -> None:
     """One observation per order: from the request's arrival to its acknowledgement."""
     elapsed = time.perf_counter() - start
+    service.count_processed(results)
     counts: dict[tuple[str, str, str], int] = {}
     for order in results:
         key = (order["symbol"], order["side"], order["type"])

@@ -15,6 +15,7 @@ integer microseconds and are converted in SQL on PostgreSQL (see `schema`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 import threading
 import time
@@ -499,12 +500,18 @@ class Store:
         self.engine.dispose()
 
 
+@functools.lru_cache(maxsize=65_536)
+def _hex(user_id: uuid.UUID) -> str:
+    """A user id as SQLite stores it (32 hex digits); users are few, so memoised."""
+    return user_id.hex
+
+
 def _sqlite_rows(batch: WriteBatch) -> Iterator[tuple[str, list[Row]]]:
     if batch.users:
         yield _SQLITE_WRITE["users"], [(u.id.hex, *_USER_TAIL(u)) for u in batch.users]
     if batch.orders:
         orders = batch.orders.values()
-        yield _SQLITE_WRITE["orders"], [(o.id, o.user_id.hex, *_ORDER_TAIL(o)) for o in orders]
+        yield _SQLITE_WRITE["orders"], [(o.id, _hex(o.user_id), *_ORDER_TAIL(o)) for o in orders]
     if batch.order_updates:
         updates = batch.order_updates.values()
         yield _SQLITE_WRITE["updates"], [(*_UPDATE_TAIL(u), u.id) for u in updates]
@@ -512,7 +519,13 @@ def _sqlite_rows(batch: WriteBatch) -> Iterator[tuple[str, list[Row]]]:
         yield (
             _SQLITE_WRITE["trades"],
             [
-                (*_TRADE_HEAD(t), t.buyer_id.hex, t.seller_id.hex, t.taker_side, t.created_at_us)
+                (
+                    *_TRADE_HEAD(t),
+                    _hex(t.buyer_id),
+                    _hex(t.seller_id),
+                    t.taker_side,
+                    t.created_at_us,
+                )
                 for t in batch.trades
             ],
         )
