@@ -7,6 +7,7 @@ import click
 from collectors.bench.orders_cli import orders
 from collectors.cli import bench
 from exchange_ref.cli import demo, exchange
+from planning.slo_cli import diagnose, slo
 
 __all__ = ["cli", "main"]
 
@@ -21,6 +22,8 @@ cli.add_command(exchange)
 bench.add_command(orders)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(slo)
+cli.add_command(diagnose)
 
 
 def main() -> None:

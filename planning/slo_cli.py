@@ -1,0 +1,260 @@
+"""`pincex slo check` and `pincex diagnose`: a results file judged against the spec's targets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import orjson
+
+from pincex.errors import UsageFailure
+from planning.diagnose import Diagnosis, examine
+from planning.slo import (
+    DEFAULT_CONFIG,
+    ResultsError,
+    SloConfig,
+    SloError,
+    Verdict,
+    Verdicts,
+    evaluate,
+    load_config,
+    load_results,
+)
+
+__all__ = ["diagnose", "slo"]
+
+
+_VERDICT_WORDS = {"met": "met", "missed": "MISSED", "not_measured": "not measured"}
+_OVERALL_WORDS = {
+    "met": "MET",
+    "missed": "MISSED",
+    "not_measured": "NOT MEASURED",
+    "informational": "INFORMATIONAL (no numeric target to judge)",
+}
+
+
+_results_option = click.option(
+    "--results",
+    "results_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="JSON object of metric name to number, each in the config's unit for it.",
+)
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="SLO config (default: config/slo.yaml of this checkout).",
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+@click.group()
+def slo() -> None:
+    """Judge results against the spec's SLOs.
+
+    The targets (config/slo.yaml) are the specification's three target tables and the expected
+    results of its four load-test profiles.
+    """
+
+
+@slo.command("check")
+@_results_option
+@click.option(
+    "--profile",
+    metavar="NAME",
+    help="Judge this load-test profile's expected results (baseline, peak, stress, spike)"
+    " instead of the target tables.",
+)
+@_config_option
+@click.option(
+    "--allow-unmeasured",
+    is_flag=True,
+    help="Do not fail on SLOs without a figure (at least one must still be measured).",
+)
+@_json_option
+@click.pass_context
+def check(
+    ctx: click.Context,
+    results_path: Path | None,
+    profile: str | None,
+    config_path: Path | None,
+    allow_unmeasured: bool,
+    as_json: bool,
+) -> None:
+    """Judge a results file against the SLOs.
+
+    Exits 0 when everything is met, 1 when an SLO is missed or lacks a figure, 2 on bad input.
+
+    Without --profile the three target tables are judged (normal operation); with --profile
+    only that load test's expected results are.
+
+    \b
+    pincex slo check --results performance-results.json
+    pincex slo check --results peak-run.json --profile peak --json
+    """
+    config, results = _load(results_path, config_path)
+    try:
+        verdicts = evaluate(config, results, profile, allow_unmeasured=allow_unmeasured)
+    except ResultsError as exc:
+        raise UsageFailure(_one_line(f"{results_path}: {exc}")) from None
+    except SloError as exc:
+        raise UsageFailure(_one_line(str(exc))) from None
+    if as_json:
+        doc = {"config": config.source, "results": str(results_path), **verdicts.as_dict()}
+        click.echo(orjson.dumps(doc).decode())
+    else:
+        for line in _verdict_lines(verdicts):
+            click.echo(line)
+    if not verdicts.passed:
+        ctx.exit(1)
+
+
+@click.command("diagnose")
+@_results_option
+@click.option(
+    "--profile",
+    default="baseline",
+    show_default=True,
+    metavar="NAME",
+    help="Load-test profile whose error-rate limit the High Error Rates rule uses.",
+)
+@_config_option
+@_json_option
+def diagnose(
+    results_path: Path | None, profile: str, config_path: Path | None, as_json: bool
+) -> None:
+    """Match figures to the spec's tuning advice.
+
+    Each rule of the spec's tuning quick reference (and its database targets) that the figures
+    trigger is listed with its symptom, what to investigate and how to resolve it.
+
+    Exits 0 whether or not something is found (it is a diagnosis), 2 on bad input.
+
+    \b
+    pincex diagnose --results performance-results.json
+    """
+    config, results = _load(results_path, config_path)
+    try:
+        diagnosis = examine(results, config, profile)
+    except ResultsError as exc:
+        raise UsageFailure(_one_line(f"{results_path}: {exc}")) from None
+    except SloError as exc:
+        raise UsageFailure(_one_line(str(exc))) from None
+    if as_json:
+        click.echo(orjson.dumps(diagnosis.as_dict()).decode())
+    else:
+        for line in _diagnosis_lines(diagnosis):
+            click.echo(line)
+
+
+def _load(
+    results_path: Path | None, config_path: Path | None
+) -> tuple[SloConfig, dict[str, float | None]]:
+    if results_path is None:
+        raise UsageFailure("missing --results FILE")
+    try:
+        config = load_config(config_path or _shown(DEFAULT_CONFIG))
+        results = load_results(results_path)
+    except SloError as exc:
+        raise UsageFailure(_one_line(str(exc))) from None
+    return config, results
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when below it, so messages stay short."""
+    try:
+        return path.resolve().relative_to(Path.cwd())
+    except (ValueError, OSError):
+        return path
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _num(x: float) -> str:
+    if float(x).is_integer():
+        return str(int(x))
+    text = repr(float(x))
+    return text if len(text) <= 10 else f"{x:.6g}"
+
+
+def _quantity(x: float, unit: str | None, signed: bool = False) -> str:
+    """`x` with its unit; a signed difference of percentages is in percentage points (pp)."""
+    number = ("+" if signed and x > 0 else "") + _num(x)
+    if unit == "%":
+        return f"{number} pp" if signed else f"{number}%"
+    return f"{number} {unit}" if unit else number
+
+
+def _row(v: Verdict) -> tuple[str, str, str, str, str]:
+    s = v.slo
+    observed = "-" if v.observed is None else _quantity(v.observed, s.unit)
+    if s.comparator is None or s.target is None:
+        return (s.metric or "(goal)", s.spec, observed, "-", "info")
+    target = f"{s.comparator} {_quantity(s.target, s.unit)}"
+    margin = "-"
+    if v.margin is not None:
+        margin = _quantity(v.margin, s.unit, signed=True)
+        if v.margin_percent is not None:
+            margin += f" ({v.margin_percent:+.1f}%)"
+    return (s.metric or "", target, observed, margin, _VERDICT_WORDS[v.status])
+
+
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _verdict_lines(verdicts: Verdicts) -> list[str]:
+    """The human report: scope, one aligned row per SLO, the overall verdict."""
+    if verdicts.profile is None:
+        scope = f"target tables: {', '.join(verdicts.tables)}"
+    else:
+        scope = f"profile: {verdicts.profile}"
+    rows = [("SLO", "target", "observed", "margin", "verdict")]
+    rows += [_row(v) for v in verdicts.verdicts]
+    counts = verdicts.counts()
+    summary = (
+        f"{counts['met']} met, {counts['missed']} missed, {counts['not_measured']} not measured,"
+        f" {counts['informational']} informational"
+    )
+    if verdicts.allow_unmeasured and counts["not_measured"]:
+        summary += "; unmeasured allowed"
+    lines = [scope, *_aligned(rows), f"overall: {_OVERALL_WORDS[verdicts.overall]} ({summary})"]
+    if verdicts.ignored:
+        lines.append(f"not in this scope, ignored: {', '.join(verdicts.ignored)}")
+    return lines
+
+
+def _diagnosis_lines(diagnosis: Diagnosis) -> list[str]:
+    """The human report: each finding with what to investigate and how to resolve it."""
+    checked = _count(len(diagnosis.checked), "rule")
+    tally = f"{checked} checked, {len(diagnosis.not_evaluated)} lacking a figure or target"
+    if not diagnosis.findings:
+        return [f"no findings: {tally}"]
+    lines = [f"{_count(len(diagnosis.findings), 'finding')}: {tally}"]
+    for i, f in enumerate(diagnosis.findings, 1):
+        where = f" ({f.component})" if f.component else ""
+        if not f.over_by:
+            over = "at the threshold"
+        elif f.threshold:
+            over = f"{f.severity * 100:.1f}% past the threshold"
+        else:
+            over = f"{_quantity(f.over_by, f.unit)} past the threshold"
+        lines += [
+            f"{i}. {f.issue}{where}: {f.symptom}, {over}",
+            f"   investigate: {f.investigation}",
+            f"   resolve:     {f.resolution}",
+        ]
+    return lines
