@@ -7,6 +7,7 @@ import click
 from collectors.bench.orders_cli import orders
 from collectors.cli import bench
 from exchange_ref.cli import demo, exchange
+from planning.plan_cli import plan
 from planning.slo_cli import diagnose, slo
 
 __all__ = ["cli", "main"]
@@ -24,6 +25,7 @@ cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(slo)
 cli.add_command(diagnose)
+cli.add_command(plan)
 
 
 def main() -> None:

@@ -1,0 +1,399 @@
+"""`pincex plan capacity|usl|size`: the capacity plan, USL fits and SLO-driven pod counts."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from pincex.errors import UsageFailure
+from planning.capacity import (
+    CapacityConfig,
+    ConfigError,
+    load_config,
+    plan_capacity,
+    powershell_number,
+    report_lines,
+    scenario_growth,
+    script_growth,
+)
+from planning.sizing import SizingError, SizingPlan, size_pods
+from planning.usl import Curve, USLDataError, USLFit, fit_usl, read_points
+
+__all__ = ["plan"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "capacity.yaml"
+
+
+class _OneLineCommand(click.Command):
+    """A bad or missing option is one `error:` line and exit 2, like every other failure."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            raise UsageFailure(exc.format_message()) from None
+
+
+class _Group(_OneLineCommand, click.Group):
+    command_class = _OneLineCommand
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise UsageFailure(exc.format_message()) from None
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+
+
+def _finite(value: float | None, option: str, *, low: float = 0.0) -> None:
+    if value is not None and not (math.isfinite(value) and value > low):
+        raise UsageFailure(f"{option} must be a number above {low:g}, got {value}")
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+@click.group(cls=_Group)
+def plan() -> None:
+    """Capacity planning: the specification's capacity script, USL fits, pods for an SLO."""
+
+
+# --- capacity ------------------------------------------------------------------------------------
+
+
+@plan.command("capacity")
+@click.option(
+    "--growth",
+    type=float,
+    metavar="G",
+    help="The script's $GrowthMultiplier over the horizon (default 3.0, from the config).",
+)
+@click.option(
+    "--months",
+    type=click.IntRange(1, 600),
+    metavar="M",
+    help="The script's $MonthsAhead (default 12); sets the month-by-month runway only.",
+)
+@click.option(
+    "--scenario",
+    metavar="NAME",
+    help="Take volume, user and peak growth from capacity-planning.yaml (conservative,"
+    " aggressive) instead of --growth, and compare with its infrastructure targets.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Capacity config (default: config/capacity.yaml of this checkout).",
+)
+@_json_option
+def capacity(
+    growth: float | None,
+    months: int | None,
+    scenario: str | None,
+    config_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Reproduce scripts/calculate-capacity.ps1: its figures, rounding and printed lines.
+
+    By default the lines are the script's Write-Host lines as PowerShell prints them (doubles
+    as .NET "G15": 3.0 prints as 3), followed by the runway of today's fleet (3 pods, 8 cores,
+    32 GB, 1 Gbps) month by month, growth compounded as g^(m/M).
+
+    With --scenario, volume growth scales orders/s, CPU and memory; volume growth times the
+    peak multiplier scales the peak orders/s (so pods and bandwidth); user growth scales
+    database and WebSocket connections (so cores). The YAML's targets are shown with the gap.
+
+    \b
+    Known flaws of the script, reproduced in the figures and listed in the output ("notes"):
+    - cpu_usage_percent and websocket_connections are projected and never used (nor is the
+      average orders/s: pods follow the peak only);
+    - MonthsAhead is only printed: it changes no figure;
+    - 1,000,000 orders a day is 11.6 orders/s on average, not the 500/s stated;
+    - memory headroom multiplies the projected usage, billed as database memory;
+    - today's 200 connections already need all 8 database cores (25 per core);
+    - one multiplier grows everything; the YAML's user growth and peak multiplier are unused;
+    - 2,000 orders/s x 3 pods = 6,000/s, below the spec's own 10,000/50,000 targets;
+    - network counts 1,024 bytes per peak order only (no market data fan-out);
+    - headroom multiplies counts already rounded up;
+    - the YAML's targets (9 pods, 16 CPU at 3x) do not follow from the script (12, 29);
+    - "$${tradingEngineCost}" is PowerShell's $$ then literal text, so the script prints no
+      cost figure at all; these lines print the intended "$1200".
+    """
+    config = _load_config(config_path)
+    if scenario is not None:
+        if growth is not None:
+            raise UsageFailure("give --growth or --scenario, not both")
+        chosen = config.scenarios.get(scenario)
+        if chosen is None:
+            names = ", ".join(config.scenarios)
+            raise UsageFailure(f"unknown scenario {scenario!r}: choose one of {names}")
+        if months is not None and months != chosen.months:
+            raise UsageFailure(
+                f"the {scenario} scenario is a {chosen.months}-month projection; "
+                f"--months must be {chosen.months} or left out"
+            )
+        growth_model, horizon = scenario_growth(chosen), chosen.months
+    else:
+        _finite(growth, "--growth")
+        multiplier = config.script.growth_multiplier if growth is None else growth
+        growth_model = script_growth(multiplier)
+        horizon = config.script.months_ahead if months is None else months
+    result = plan_capacity(config, growth_model, horizon)
+    if as_json:
+        _emit(result.to_dict())
+    else:
+        click.echo("\n".join(report_lines(result)))
+
+
+def _load_config(path: Path | None) -> CapacityConfig:
+    try:
+        return load_config(path or DEFAULT_CONFIG)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+# --- usl -----------------------------------------------------------------------------------------
+
+
+@plan.command("usl")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="CSV with the header concurrency,throughput (one row per measurement).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["nls", "normalized"]),
+    default="nls",
+    show_default=True,
+    help="nls: least squares with lambda free (R usl 2.x+); normalized: lambda = X(1), the"
+    " linearised fit of usl 1.x (needs a row at concurrency 1).",
+)
+@_json_option
+def usl(input_path: Path, method: str, as_json: bool) -> None:
+    """Fit the Universal Scalability Law X(N) = lambda*N / (1 + sigma(N-1) + kappa*N(N-1)).
+
+    Prints sigma (contention), kappa (coherency), lambda (throughput at N = 1), the peak
+    N* = sqrt((1 - sigma)/kappa) and X(N*), R², and two-sided 95 % Wald intervals (t quantile,
+    n - 3 df, from the nonlinear least-squares covariance; the peak's by the delta method),
+    with warnings when the data never reached the knee.
+    """
+    fit = _fit(input_path, method)
+    if as_json:
+        _emit(fit.to_dict())
+        return
+    click.echo("\n".join(_usl_lines(fit, input_path)))
+
+
+def _fit(path: Path, method: str = "nls") -> USLFit:
+    try:
+        return fit_usl(read_points(path), method)
+    except USLDataError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _span(interval: tuple[float, float | None] | None) -> str:
+    if interval is None:
+        return "no interval"
+    low, high = interval
+    return f"[{low:.6g}, {'open' if high is None else format(high, '.6g')}]"
+
+
+def _usl_lines(fit: USLFit, path: Path) -> list[str]:
+    c, iv = fit.curve, fit.intervals
+    peak_n, peak_x = (
+        "none" if v is None else f"{v:.6g}" for v in (c.peak_concurrency, c.peak_throughput)
+    )
+    rows = [
+        ("sigma (contention)", f"{c.sigma:.6g}", _span(iv.sigma)),
+        ("kappa (coherency)", f"{c.kappa:.6g}", _span(iv.kappa)),
+        ("lambda (X at N=1)", f"{c.lam:.6g}", _span(iv.lam)),
+        ("peak concurrency N*", peak_n, _span(iv.peak_concurrency)),
+        ("peak throughput X(N*)", peak_x, _span(iv.peak_throughput)),
+    ]
+    lines = [
+        f"USL fit of {path} ({fit.method}, {fit.points} points, loads up to {fit.max_load:g}):"
+    ]
+    lines += [f"  {name:<22} {value:<12} {iv.level:.0%} {span}" for name, value, span in rows]
+    lines.append(f"  R² {fit.r_squared:.6f}, residual sd {fit.residual_sd:.6g}")
+    lines.append(f"  intervals: {iv.method}")
+    lines += [f"warning: {warning}" for warning in fit.warnings]
+    return lines
+
+
+# --- size ----------------------------------------------------------------------------------------
+
+
+@plan.command("size")
+@click.option(
+    "--usl",
+    "usl_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Per-pod load-vs-throughput CSV to fit (gives a pod range too).",
+)
+@click.option("--sigma", type=float, help="USL contention, 0 <= sigma < 1 (without --usl).")
+@click.option("--kappa", type=float, help="USL coherency, kappa >= 0 (without --usl).")
+@click.option("--lambda", "lam", type=float, help="USL throughput at N = 1 (without --usl).")
+@click.option("--target-rate", required=True, type=float, metavar="R", help="Requests/s to serve.")
+@click.option(
+    "--slo-p99-ms", required=True, type=float, metavar="T", help="P99 latency objective, ms."
+)
+@click.option(
+    "--headroom",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="H",
+    help="At least ceil(H * R / X(c)) pods; 1 lets the SLO alone decide.",
+)
+@click.option(
+    "--cost-per-pod",
+    type=float,
+    default=100.0,
+    show_default=True,
+    metavar="C",
+    help="USD per pod per month (the specification's $100).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Requests a pod serves at once (default: the whole number next to the peak N*).",
+)
+@click.option(
+    "--max-pods",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Report the target unreachable when it needs more pods than this.",
+)
+@_json_option
+def size(
+    usl_path: Path | None,
+    sigma: float | None,
+    kappa: float | None,
+    lam: float | None,
+    target_rate: float,
+    slo_p99_ms: float,
+    headroom: float,
+    cost_per_pod: float,
+    concurrency: int | None,
+    max_pods: int | None,
+    as_json: bool,
+) -> None:
+    """Pods for a target rate from a fitted USL curve, so the P99 latency meets the SLO.
+
+    \b
+    Model: each pod is an M/M/c queue with c = its concurrency and service rate
+    mu = X(c)/c per slot (Little's law: mean latency c/X(c)); the rate is spread evenly.
+    P(wait) is Erlang C; P(W > t) = C exp(-(c mu - lambda) t); the SLO bounds the P99 of
+    the latency (wait + service) from the exact M/M/c distribution. Recommended: the fewest
+    pods meeting the SLO, at least ceil(H R / X(c)). With --usl, pods and cost also come as
+    a range from the 95 % interval of X(c). Unreachable (exit 1, with the reason): an idle
+    pod already misses the SLO, or more than --max-pods pods would be needed.
+    """
+    given = [
+        name
+        for name, v in (("--sigma", sigma), ("--kappa", kappa), ("--lambda", lam))
+        if v is not None
+    ]
+    if usl_path is not None and given:
+        raise UsageFailure(f"give --usl or --sigma/--kappa/--lambda, not both ({given[0]})")
+    source: Curve | USLFit
+    if usl_path is not None:
+        source = _fit(usl_path)
+    elif sigma is None or kappa is None or lam is None:
+        missing = [n for n in ("--sigma", "--kappa", "--lambda") if n not in given]
+        raise UsageFailure(
+            f"give --usl FILE or all of --sigma, --kappa, --lambda (missing {', '.join(missing)})"
+        )
+    else:
+        if not (math.isfinite(sigma) and 0 <= sigma < 1):
+            raise UsageFailure(f"--sigma must be in [0, 1), got {sigma}")
+        if not (math.isfinite(kappa) and kappa >= 0):
+            raise UsageFailure(f"--kappa must be 0 or more, got {kappa}")
+        _finite(lam, "--lambda")
+        source = Curve(sigma, kappa, lam)
+    _finite(target_rate, "--target-rate")
+    _finite(slo_p99_ms, "--slo-p99-ms")
+    if not (math.isfinite(headroom) and headroom >= 1):
+        raise UsageFailure(f"--headroom must be 1 or more, got {headroom}")
+    if not (math.isfinite(cost_per_pod) and cost_per_pod >= 0):
+        raise UsageFailure(f"--cost-per-pod must be 0 or more, got {cost_per_pod}")
+    try:
+        result = size_pods(
+            source,
+            target_rate,
+            slo_p99_ms,
+            concurrency=concurrency,
+            headroom=headroom,
+            cost_per_pod=cost_per_pod,
+            max_pods=max_pods,
+        )
+    except SizingError as exc:
+        raise UsageFailure(str(exc)) from None
+    if as_json:
+        _emit(result.to_dict())
+    else:
+        click.echo("\n".join(_size_lines(result, source)))
+    if not result.reachable:
+        click.get_current_context().exit(1)
+
+
+def _money(value: float | None) -> str:
+    return "open" if value is None else f"${powershell_number(value)}"
+
+
+def _size_lines(p: SizingPlan, source: Curve | USLFit) -> list[str]:
+    curve = source.curve if isinstance(source, USLFit) else source
+    lines = [
+        f"Sizing for {p.target_rate:g}/s at P99 <= {p.slo_p99_ms:g} ms (per pod: sigma "
+        f"{curve.sigma:.6g}, kappa {curve.kappa:.6g}, lambda {curve.lam:.6g}):",
+        f"  Operating point: concurrency {p.concurrency}, {p.per_pod_throughput:.6g}/s per pod, "
+        f"mean latency {p.mean_latency_ms:.4g} ms (Little's law)",
+        f"  Idle pod P99 latency: {p.idle_p99_ms:.4g} ms",
+    ]
+    if not p.reachable:
+        return [*lines, f"  Unreachable: {p.reason}"]
+    at = p.at_recommended
+    assert at is not None
+    lines += [
+        f"  Pods: {p.recommended_pods} recommended (SLO {p.slo_pods}, stable {p.stable_pods}, "
+        f"headroom x{p.headroom:g} {p.headroom_pods})",
+        f"  At {at.pods} pods: {at.arrival_rate:.6g}/s each, utilization {at.utilization:.1%}, "
+        f"P(wait) {at.p_wait:.4g}, P99 wait {at.p99_wait_ms:.4g} ms, "
+        f"P99 latency {at.p99_latency_ms:.4g} ms, mean latency {at.mean_latency_ms:.4g} ms",
+        f"  Monthly cost: {_money(p.monthly_cost)} at {_money(p.cost_per_pod)}/pod",
+    ]
+    if p.pods_range is not None and p.throughput_interval is not None:
+        low, high = p.pods_range
+        cost_low, cost_high = p.monthly_cost_range or (None, None)
+        x_low, x_high = p.throughput_interval
+        lines.append(
+            f"  Range (95 % interval of X({p.concurrency}): {x_low:.6g} to {x_high:.6g}/s): "
+            f"{low} to {'open' if high is None else high} pods, "
+            f"{_money(cost_low)} to {_money(cost_high)} a month"
+        )
+    return lines
