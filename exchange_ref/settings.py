@@ -35,6 +35,9 @@ class ExchangeSettings(BaseSettings):
     drain_timeout_seconds: float = Field(default=10.0, ge=0)
     # Serve the two order routes on a raw ASGI path (same answers, less per-request work).
     fast_path: bool = True
+    # Garbage collection: freeze what start-up built; the young generation's threshold.
+    gc_freeze: bool = True
+    gc_young_threshold: int = Field(default=700, ge=100)
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from collectors.bench.orders_cli import orders
 from collectors.cli import bench
 from exchange_ref.cli import demo, exchange
 from planning.plan_cli import plan
+from planning.regress_cli import regress
 from planning.slo_cli import diagnose, slo
 
 __all__ = ["cli", "main"]
@@ -26,6 +27,7 @@ cli.add_command(demo)
 cli.add_command(slo)
 cli.add_command(diagnose)
 cli.add_command(plan)
+cli.add_command(regress)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -72,6 +73,12 @@ def create_app(
         lag_task = asyncio.create_task(monitor_event_loop_lag(metrics))
         try:
             await service.start()
+            if settings.gc_freeze:
+                # What start-up built (books, users, code) lives for the whole process: keep it
+                # out of every later collection so that collections stay short.
+                gc.collect()
+                gc.freeze()
+                gc.set_threshold(settings.gc_young_threshold, 20, 20)
             log.info(
                 "exchange ready: %d users, %d open orders",
                 len(service.users_by_key),
