@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from collectors.bench.orders_cli import orders
 from collectors.cli import bench
 from exchange_ref.cli import demo, exchange
+from pincex.errors import one_line
 from planning.plan_cli import plan
 from planning.regress_cli import regress
 from planning.slo_cli import diagnose, slo
@@ -31,4 +34,18 @@ cli.add_command(regress)
 
 
 def main() -> None:
-    cli(prog_name="pincex")
+    """Run the CLI; a usage mistake is one `error:` line on stderr and exit code 2."""
+    try:
+        code = cli.main(prog_name="pincex", standalone_mode=False)
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+        click.echo(f"error: {where}{one_line(exc.format_message())}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    # Without standalone mode click returns the code a command exited with (ctx.exit(n)).
+    sys.exit(code if isinstance(code, int) else 0)

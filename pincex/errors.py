@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["UsageFailure"]
+__all__ = ["UsageFailure", "one_line"]
 
 
 class UsageFailure(click.ClickException):
@@ -15,4 +15,10 @@ class UsageFailure(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: object = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        click.echo(f"error: {one_line(self.format_message())}", err=True)
+
+
+def one_line(message: str) -> str:
+    """The first line of a message, so that every failure is exactly one line on stderr."""
+    lines = message.strip().splitlines()
+    return lines[0].strip() if lines else "failed"

@@ -89,3 +89,42 @@ def test_demo_serves_an_exchange_with_demo_users_until_interrupted(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["exchange", "seed-users", "0"], 2),
+        (["nosuch"], 2),
+        (["bench", "orders", "--rate", "x"], 2),
+    ],
+)
+def test_usage_errors_are_one_line_on_stderr(args, code):
+    result = subprocess.run(
+        [sys.executable, "-m", "pincex", *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == code
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+
+
+def test_a_command_exit_code_reaches_the_shell(tmp_path):
+    results = tmp_path / "r.json"
+    results.write_text('{"order_processing_p95_ms": 99}')
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pincex",
+            "slo",
+            "check",
+            "--results",
+            str(results),
+            "--allow-unmeasured",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
