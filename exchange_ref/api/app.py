@@ -17,11 +17,11 @@ from starlette.responses import Response
 from exchange_ref.api.fastpath import OrderFastPath
 from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.middleware import ObservedApp
-from exchange_ref.api.responses import error_response
+from exchange_ref.api.responses import engine_error_status, error_response
 from exchange_ref.api.routes import router
 from exchange_ref.api.wire import WireError
 from exchange_ref.api.ws import websocket_session
-from exchange_ref.engine.errors import EngineError, NotOrderOwner, OrderNotFound
+from exchange_ref.engine.errors import EngineError
 from exchange_ref.metrics import ExchangeMetrics, monitor_event_loop_lag
 from exchange_ref.service import ExchangeService
 from exchange_ref.settings import ExchangeSettings
@@ -115,14 +115,7 @@ def create_app(
 
     @app.exception_handler(EngineError)
     async def _engine_error(_: Request, exc: EngineError) -> Response:
-        status = (
-            404
-            if isinstance(exc, OrderNotFound)
-            else 403
-            if isinstance(exc, NotOrderOwner)
-            else 400
-        )
-        return error_response(status, exc.code, exc.message)
+        return error_response(engine_error_status(exc), exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:

@@ -15,6 +15,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from exchange_ref.api import orders
+from exchange_ref.api.responses import engine_error_status
 from exchange_ref.api.wire import WireError
 from exchange_ref.engine.errors import EngineError
 from exchange_ref.service import ExchangeService
@@ -81,7 +82,7 @@ class OrderFastPath:
         except WireError as exc:
             return exc.status, {"code": exc.code, "message": exc.message}
         except EngineError as exc:
-            return 400, {"code": exc.code, "message": exc.message}
+            return engine_error_status(exc), {"code": exc.code, "message": exc.message}
 
 
 async def _read_body(receive: Receive) -> bytes:
