@@ -180,7 +180,7 @@ def demo(port: int, database_url: str) -> None:
 
     users = thread.call(demo_users)
     click.echo(f"PinCEX reference exchange: {thread.url}")
-    click.echo(f"  OpenAPI docs:  {thread.url}/docs")
+    click.echo(f"  OpenAPI:       {thread.url}/openapi.json  (browsable at {thread.url}/docs)")
     click.echo(f"  metrics:       {thread.url}/metrics")
     click.echo(f"  WebSocket:     ws://{settings.host}:{thread.server.bound_port}/ws")
     click.echo(f"  database:      {settings.database_url}")

@@ -1,20 +1,26 @@
-"""Side-by-side benchmark: `pincex regress detect`'s detector vs Apache Otava on labelled histories.
+"""Side by side: `pincex regress detect`'s detector vs public detectors on labelled histories.
 
     .venv/bin/python scripts/bench/regress_bench.py --json            # default: 300 histories
     .venv/bin/python scripts/bench/regress_bench.py --json --quick    # a few, for tests
 
-Otava runs in its own venv (default /tmp/otava-venv, `pip install apache-otava`) through
-`otava_runner.py`; when it cannot run, a clearly labelled stand-in (windowed binary
-segmentation with a t-test, written here) takes its place. Scores: a reported step counts when
-within 5 runs of the true index. CI mode replays each history run by run (the detector sees runs
-0..t) and records when each change is first reported and how many alerts are false.
+Detectors, all scored the same way on the same histories (batch and CI mode):
+- ours: `planning.regress.detect` at its default settings (steps only);
+- otava: Apache Otava in its own venv (default /tmp/otava-venv, `pip install apache-otava`)
+  through `otava_runner.py`; when it cannot run, a clearly labelled stand-in (windowed binary
+  segmentation with a t-test, written here) takes its place;
+- edivisive: MongoDB's E-Divisive from `signal-processing-algorithms` in its own venv (default
+  /tmp/sigproc-venv) through `edivisive_runner.py`; marked UNAVAILABLE when it cannot run;
+- perfherder and bencher: our implementations of Mozilla Perfherder's t-test and Bencher's t-test
+  threshold (`baselines.py`, parameters in their labels).
+Scores: a reported step counts when within 5 runs of the true index. CI mode replays each history
+run by run (the detector sees runs 0..t) and records when each change is first reported and how
+many alerts are false. `summary` holds one row per detector.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent.parent))
 
+from baselines import BENCHER_LABEL, PERFHERDER_LABEL, bencher_ttest, perfherder  # noqa: E402
+from external import RUNNER_ERRORS, run_runner  # noqa: E402
 from histories import History, generate, generate_pairs  # noqa: E402
 from tcpd import evaluate_tcpd  # noqa: E402
 
@@ -35,6 +43,8 @@ from planning.regress.detect import detect  # noqa: E402
 MARGIN = 5
 CI_MIN_T = 8
 DEFAULT_OTAVA_PYTHON = "/tmp/otava-venv/bin/python"
+DEFAULT_SIGPROC_PYTHON = "/tmp/sigproc-venv/bin/python"
+DETECTORS = ("ours", "otava", "edivisive", "perfherder", "bencher")
 
 Detector = Callable[[Sequence[float]], list[int]]
 
@@ -166,19 +176,12 @@ def _run_local(detector: Detector, hs: list[History], ci: bool) -> dict[str, Any
     return out
 
 
-def _run_otava(python: str, hs: list[History], ci: bool) -> dict[str, Any]:
-    job = {"series": [h.values for h in hs], "ci_min_t": CI_MIN_T if ci else None}
-    proc = subprocess.run(
-        [python, str(HERE / "otava_runner.py")],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=3600,
-    )
-    res = json.loads(proc.stdout)
+def _run_external(
+    python: str, runner: str, label: str, hs: list[History], ci: bool
+) -> dict[str, Any]:
+    res = run_runner(python, runner, [h.values for h in hs], CI_MIN_T if ci else None)
     out = {
-        "detector": f"apache-otava {res['version']} (compute_change_points, default options)",
+        "detector": label.format(version=res["version"]),
         "batch": _score_batch(hs, res["batch"]),
         "batch_seconds": round(res["batch_seconds"], 3),
     }
@@ -187,6 +190,46 @@ def _run_otava(python: str, hs: list[History], ci: bool) -> dict[str, Any]:
         out["ci"] = _score_ci(hs, timelines)
         out["ci_seconds"] = round(res["ci_seconds"], 3)
     return out
+
+
+OTAVA_LABEL = "apache-otava {version} (compute_change_points, default options)"
+EDIVISIVE_LABEL = (
+    "MongoDB E-Divisive, signal-processing-algorithms {version} "
+    "(e_divisive defaults: pvalue 0.05, 100 permutations; numpy seed 31415)"
+)
+
+
+def _batch_and_ci(
+    run: Callable[[list[History], bool], dict[str, Any]], hs: list[History], ci_hs: list[History]
+) -> dict[str, Any]:
+    batch = run(hs, False)
+    ci_part = run(ci_hs, True)
+    return {**batch, "ci": ci_part["ci"], "ci_seconds": ci_part["ci_seconds"]}
+
+
+def _summary(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per detector: the figures the issue asks for."""
+    rows = []
+    for name in DETECTORS:
+        part = result.get(name, {})
+        batch, ci = part.get("batch", {}), part.get("ci", {})
+        rows.append(
+            {
+                "name": name,
+                "detector": part.get("detector"),
+                "precision": batch.get("precision"),
+                "recall": batch.get("recall"),
+                "f1": batch.get("f1"),
+                "no_change_alert_share": batch.get("no_change_alert_share"),
+                "ci_recall_at_3": ci.get("recall_at_3"),
+                "ci_recall_at_5": ci.get("recall_at_5"),
+                "ci_recall_at_10": ci.get("recall_at_10"),
+                "false_alerts_per_100_ci_runs": ci.get("false_alerts_per_100_ci_runs"),
+                "batch_seconds": part.get("batch_seconds"),
+                "ci_seconds": part.get("ci_seconds"),
+            }
+        )
+    return rows
 
 
 def _joint_indices(a: list[float], b: list[float]) -> tuple[list[int], list[int]]:
@@ -232,8 +275,9 @@ def run_benchmark(
     otava_python: str = DEFAULT_OTAVA_PYTHON,
     tcpd: bool = True,
     pair_count: int = 40,
+    sigproc_python: str = DEFAULT_SIGPROC_PYTHON,
 ) -> dict[str, Any]:
-    """Score both detectors on `count` histories (CI mode on the first `ci_count`)."""
+    """Score every detector on `count` histories (CI mode on the first `ci_count`)."""
     hs = generate(count, seed)
     ci_hs = hs[:ci_count]
     result: dict[str, Any] = {
@@ -262,23 +306,44 @@ def run_benchmark(
         "ci_seconds": mine_ci["ci_seconds"],
     }
     try:
-        batch = _run_otava(otava_python, hs, ci=False)
-        ci_part = _run_otava(otava_python, ci_hs, ci=True)
-        result["otava"] = {**batch, "ci": ci_part["ci"], "ci_seconds": ci_part["ci_seconds"]}
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        batch = _run_local(standin, hs, ci=False)
-        ci_part = _run_local(standin, ci_hs, ci=True)
+        result["otava"] = _batch_and_ci(
+            lambda h, ci: _run_external(otava_python, "otava_runner.py", OTAVA_LABEL, h, ci),
+            hs,
+            ci_hs,
+        )
+    except RUNNER_ERRORS as exc:
         result["otava"] = {
             "detector": "STAND-IN, not Otava: windowed binary segmentation + Welch t-test "
             f"(Otava could not run: {type(exc).__name__}: {str(exc)[:200]})",
-            **batch,
-            "ci": ci_part["ci"],
-            "ci_seconds": ci_part["ci_seconds"],
+            **_batch_and_ci(lambda h, ci: _run_local(standin, h, ci), hs, ci_hs),
         }
+    try:
+        result["edivisive"] = _batch_and_ci(
+            lambda h, ci: _run_external(
+                sigproc_python, "edivisive_runner.py", EDIVISIVE_LABEL, h, ci
+            ),
+            hs,
+            ci_hs,
+        )
+    except RUNNER_ERRORS as exc:
+        result["edivisive"] = {
+            "detector": "UNAVAILABLE: MongoDB E-Divisive (signal-processing-algorithms) could "
+            f"not run: {type(exc).__name__}: {str(exc)[:200]}",
+            "available": False,
+        }
+    result["perfherder"] = {
+        "detector": PERFHERDER_LABEL,
+        **_batch_and_ci(lambda h, ci: _run_local(perfherder, h, ci), hs, ci_hs),
+    }
+    result["bencher"] = {
+        "detector": BENCHER_LABEL,
+        **_batch_and_ci(lambda h, ci: _run_local(bencher_ttest, h, ci), hs, ci_hs),
+    }
+    result["summary"] = _summary(result)
     if pair_count:
         result["ours_related_metrics_ci"] = _run_joint(generate_pairs(pair_count, seed))
     if tcpd:
-        result["tcpd"] = evaluate_tcpd()
+        result["tcpd"] = evaluate_tcpd(otava_python, sigproc_python)
     return result
 
 
@@ -290,12 +355,19 @@ def main() -> None:
     parser.add_argument("--ci-count", type=int, default=100)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--otava-python", default=DEFAULT_OTAVA_PYTHON)
+    parser.add_argument("--sigproc-python", default=DEFAULT_SIGPROC_PYTHON)
     parser.add_argument("--pairs", type=int, default=40, help="two-metric series for CI mode")
     parser.add_argument("--no-tcpd", action="store_true", help="skip the real-data section")
     args = parser.parse_args()
     count, ci_count, pairs = (12, 4, 2) if args.quick else (args.count, args.ci_count, args.pairs)
     result = run_benchmark(
-        count, args.seed, ci_count, args.otava_python, tcpd=not args.no_tcpd, pair_count=pairs
+        count,
+        args.seed,
+        ci_count,
+        args.otava_python,
+        tcpd=not args.no_tcpd,
+        pair_count=pairs,
+        sigproc_python=args.sigproc_python,
     )
     print(json.dumps(result, indent=None if args.json else 2))
 

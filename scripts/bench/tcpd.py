@@ -1,15 +1,23 @@
 """Real annotated series from the Turing Change Point Dataset (TCPD), scored as TCPD scores.
 
 F1 with a margin of 5 against the annotators (precision against the union of annotations,
-recall averaged over annotators, index 0 counted as a change point for everyone), as in
-alan-turing-institute/TCPDBench's `metrics.py`. Detectors at default settings: ours, a classic
-binary segmentation (our reimplementation: Gaussian mean-change cost, noise from the median
-absolute difference, MBIC-style penalty 3·log n, at most 5 change points) and "zero"
-(reports nothing).
+recall averaged over annotators, index 0 counted as a change point for everyone) and the
+segmentation cover (averaged over annotators), as in alan-turing-institute/TCPDBench's
+`metrics.py`. Detectors at default settings:
+- ours: steps only (`ours`), and steps plus the start and end of each reported trend
+  (`ours_steps_and_trends`), since TCPD annotators often mark where a trend begins or ends;
+- binseg: classic binary segmentation (our reimplementation of R changepoint's defaults as
+  TCPDBench runs them: Gaussian mean-change cost, noise from the median absolute difference,
+  MBIC-style penalty 3·log n, at most 5 change points);
+- zero: reports nothing;
+- perfherder, bencher: `baselines.py`; otava, edivisive: through their runners when their
+  venvs exist (otherwise listed under `unavailable`).
+Means are given over all series and over the real (non-synthetic) ones.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -18,11 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from baselines import bencher_ttest, perfherder
+from external import RUNNER_ERRORS, run_runner
 
 from planning.regress.detect import detect
 
 DATA = Path(__file__).resolve().parent / "data" / "tcpd"
 MARGIN = 5
+SYNTHETIC = frozenset({"quality_control_1", "quality_control_2", "quality_control_3"})
+
+Detector = Callable[[Sequence[float]], list[int]]
+BatchDetector = Callable[[list[list[float]]], list[list[int]]]
 
 
 def _true_positives(truth: set[int], predicted: set[int], margin: int = MARGIN) -> set[int]:
@@ -45,6 +59,25 @@ def tcpd_f1(annotations: dict[str, list[int]], predicted: Sequence[int]) -> dict
     recall = sum(len(_true_positives(t, x)) / len(t) for t in per_user.values()) / len(per_user)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"f1": round(f1, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
+
+
+def _partition(cps: Sequence[int], n: int) -> list[set[int]]:
+    bounds = [0, *sorted(c for c in set(cps) if 0 < c < n), n]
+    return [set(range(a, b)) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _cover_single(truth: list[set[int]], predicted: list[set[int]], n: int) -> float:
+    total = 0.0
+    for r in truth:
+        total += len(r) * max(len(r & p) / len(r | p) for p in predicted)
+    return total / n
+
+
+def tcpd_cover(annotations: dict[str, list[int]], predicted: Sequence[int], n: int) -> float:
+    """TCPD's segmentation cover of the annotators' partitions by the predicted one (mean)."""
+    mine = _partition(predicted, n)
+    covers = [_cover_single(_partition(v, n), mine, n) for v in annotations.values()]
+    return round(float(np.mean(covers)), 4)
 
 
 def binseg(values: Sequence[float], max_cps: int = 5) -> list[int]:
@@ -85,6 +118,15 @@ def _ours(values: Sequence[float]) -> list[int]:
     return [c.index for c in detect(list(values)).changes]
 
 
+def _ours_steps_and_trends(values: Sequence[float]) -> list[int]:
+    found = detect(list(values))
+    n = len(values)
+    cps = {c.index for c in found.changes}
+    for tr in found.trends:
+        cps.update(i for i in (tr.start, tr.end + 1) if 0 < i < n)
+    return sorted(cps)
+
+
 def _zero(values: Sequence[float]) -> list[int]:
     return []
 
@@ -93,25 +135,75 @@ def load_datasets() -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))]
 
 
-def evaluate_tcpd() -> dict[str, Any]:
-    """Scores of ours, binary segmentation and zero on the TCPD series under data/tcpd/."""
+def _per_series(fn: Detector) -> BatchDetector:
+    return lambda series: [fn(s) for s in series]
+
+
+def _runner(python: str, runner: str) -> BatchDetector:
+    return lambda series: run_runner(python, runner, series, None)["batch"]
+
+
+def evaluate_tcpd(
+    otava_python: str | None = None, sigproc_python: str | None = None
+) -> dict[str, Any]:
+    """Scores of every detector on the TCPD series under data/tcpd/."""
     datasets = load_datasets()
     if not datasets:
         return {"available": False}
-    detectors: dict[str, Callable[[Sequence[float]], list[int]]] = {
-        "ours": _ours,
-        "binseg": binseg,
-        "zero": _zero,
+    detectors: dict[str, BatchDetector] = {
+        "ours": _per_series(_ours),
+        "ours_steps_and_trends": _per_series(_ours_steps_and_trends),
+        "binseg": _per_series(binseg),
+        "zero": _per_series(_zero),
+        "perfherder": _per_series(perfherder),
+        "bencher": _per_series(bencher_ttest),
     }
-    out: dict[str, Any] = {"available": True, "margin": MARGIN, "datasets": {}, "mean_f1": {}}
+    if otava_python:
+        detectors["otava"] = _runner(otava_python, "otava_runner.py")
+    if sigproc_python:
+        detectors["edivisive"] = _runner(sigproc_python, "edivisive_runner.py")
+    real = [d["name"] for d in datasets if d["name"] not in SYNTHETIC]
+    out: dict[str, Any] = {
+        "available": True,
+        "margin": MARGIN,
+        "series": len(datasets),
+        "real_series": real,
+        "synthetic_series": sorted(SYNTHETIC & {d["name"] for d in datasets}),
+        "datasets": {},
+        "mean_f1": {},
+        "mean_f1_real": {},
+        "mean_cover": {},
+        "mean_cover_real": {},
+        "seconds": {},
+        "unavailable": {},
+    }
+    series = [[float(v) for v in d["values"]] for d in datasets]
     for name, fn in detectors.items():
-        f1s = []
         start = time.perf_counter()
-        for d in datasets:
-            found = fn(d["values"])
+        try:
+            reported = fn(series)
+        except RUNNER_ERRORS as exc:
+            out["unavailable"][name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            continue
+        f1s, covers, f1s_real, covers_real = [], [], [], []
+        for d, found in zip(datasets, reported, strict=True):
             score = tcpd_f1(d["annotations"], found)
-            out["datasets"].setdefault(d["name"], {})[name] = {**score, "reported": found}
+            cover = tcpd_cover(d["annotations"], found, len(d["values"]))
+            out["datasets"].setdefault(d["name"], {})[name] = {
+                **score,
+                "cover": cover,
+                "reported": found,
+            }
             f1s.append(score["f1"])
+            covers.append(cover)
+            if d["name"] not in SYNTHETIC:
+                f1s_real.append(score["f1"])
+                covers_real.append(cover)
         out["mean_f1"][name] = round(float(np.mean(f1s)), 4)
-        out.setdefault("seconds", {})[name] = round(time.perf_counter() - start, 3)
+        out["mean_cover"][name] = round(float(np.mean(covers)), 4)
+        out["mean_f1_real"][name] = round(float(np.mean(f1s_real)), 4) if f1s_real else None
+        out["mean_cover_real"][name] = (
+            round(float(np.mean(covers_real)), 4) if covers_real else None
+        )
+        out["seconds"][name] = round(time.perf_counter() - start, 3)
     return out
