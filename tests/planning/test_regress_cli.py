@@ -106,3 +106,9 @@ def test_every_command_has_help():
     for args in (["--help"], ["check", "--help"], ["detect", "--help"]):
         result = CliRunner().invoke(regress, args)
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_human_output_matches_the_golden_file():
+    golden = HISTORY.with_name("detect_human.txt").read_text()
+    result = _detect("--input", str(HISTORY))
+    assert result.stdout == golden
