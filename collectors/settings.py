@@ -15,6 +15,13 @@ class CollectorSettings(BaseSettings):
     # The exchange's admin key, used to seed benchmark users (the exchange reads the same name).
     admin_key: str = ""
     target: str = "http://127.0.0.1:8080"
+    # The run store (DuckDB file); its spool defaults to `spool/` beside it.
+    store_path: str = "data/pincex.duckdb"
+    spool_dir: str = ""
+    # Seconds a writer waits for the store's lock before spooling its run.
+    store_lock_timeout_s: float = 5.0
+    # Seconds a reader retries a locked store before failing.
+    store_read_retry_s: float = 2.0
 
 
 @lru_cache

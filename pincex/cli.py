@@ -7,7 +7,9 @@ import sys
 import click
 
 from collectors.bench.orders_cli import orders
+from collectors.bench.store_cli import store
 from collectors.cli import bench
+from collectors.runs_cli import runs
 from exchange_ref.cli import demo, exchange
 from pincex.errors import one_line
 from planning.plan_cli import plan
@@ -25,8 +27,10 @@ def cli() -> None:
 
 cli.add_command(exchange)
 bench.add_command(orders)
+bench.add_command(store)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(runs)
 cli.add_command(slo)
 cli.add_command(diagnose)
 cli.add_command(plan)

@@ -1,0 +1,131 @@
+"""The run store's own speed: store a big run, list many runs, merge many histograms."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from collectors.store import Histogram, Point, Run, RunStore, Summary
+from collectors.store.model import Side
+from collectors.store.summarise import summarise
+
+__all__ = ["TARGETS", "StoreBenchResult", "run_store_bench"]
+
+TARGETS = {"write_s": 2.0, "list_s": 0.2, "merge_s": 0.5}
+_NAME = "POST /api/v1/orders"
+_BATCH = 2000
+_TEMPLATES = 32
+_SERIES: tuple[tuple[Side, str], ...] = (
+    ("client", "requests_per_s"),
+    ("server", "order_processing_p95_ms"),
+)
+
+
+@dataclass(frozen=True)
+class StoreBenchResult:
+    """Seconds per task with the sizes used and the targets met or missed."""
+
+    samples: int
+    runs: int
+    merge_runs: int
+    write_s: float
+    list_s: float
+    listed: int
+    merge_s: float
+    merged_p99_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = {"write_s": self.write_s, "list_s": self.list_s, "merge_s": self.merge_s}
+        return {
+            "samples": self.samples,
+            "runs": self.runs,
+            "merge_runs": self.merge_runs,
+            **figures,
+            "listed": self.listed,
+            "merged_p99_ms": self.merged_p99_ms,
+            "targets": TARGETS,
+            "met": {key: figures[key] < TARGETS[key] for key in TARGETS},
+        }
+
+
+def _run(index: int, summaries: list[Summary], hists: list[Histogram], series: list[Point]) -> Run:
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=index)
+    return Run(
+        id=f"bench-{index:08d}",
+        kind="store",
+        profile="bench",
+        target="memory",
+        label="bench",
+        started_at=start,
+        ended_at=start + timedelta(seconds=len(series) // 2 or 1),
+        config={"index": index},
+        host={"cpu_count": 1},
+        tags=["bench"],
+        summaries=summaries,
+        series=series,
+        histograms=hists,
+    )
+
+
+def _big_run(samples: int, rng: np.random.Generator) -> Run:
+    service = rng.lognormal(np.log(2000.0), 0.6, samples)
+    latency = service + rng.exponential(200.0, samples)
+    seconds = 300
+    summary, hists = summarise(_NAME, latency, service, errors=0, duration_s=float(seconds))
+    series = [
+        Point(side, name, float(s), float(s % 17)) for side, name in _SERIES for s in range(seconds)
+    ]
+    return _run(0, [summary], hists, series)
+
+
+def _fill(store: RunStore, runs: int, rng: np.random.Generator) -> None:
+    templates = []
+    for t in range(_TEMPLATES):
+        latency = rng.lognormal(np.log(1000.0 + 50 * t), 0.5, 2000)
+        templates.append(summarise(_NAME, latency, None, errors=0, duration_s=10.0))
+    batch: list[Run] = []
+    for index in range(1, runs + 1):
+        summary, hists = templates[index % _TEMPLATES]
+        batch.append(_run(index, [summary], hists, []))
+        if len(batch) == _BATCH:
+            store.write_many(batch)
+            batch = []
+    if batch:
+        store.write_many(batch)
+
+
+def run_store_bench(
+    workdir: Path, *, runs: int = 10_000, samples: int = 1_000_000, merge_runs: int = 1_000
+) -> StoreBenchResult:
+    """Time the three tasks against a fresh store in `workdir`."""
+    rng = np.random.default_rng(7)
+    store = RunStore(workdir / "bench.duckdb")
+    _fill(store, runs, rng)
+
+    started = time.perf_counter()
+    store.write(_big_run(samples, rng))
+    write_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    listed = store.list_runs(limit=runs)
+    list_s = time.perf_counter() - started
+
+    ids = [f"bench-{i:08d}" for i in range(1, min(merge_runs, runs) + 1)]
+    started = time.perf_counter()
+    merged = store.merged_percentiles(ids, _NAME, "latency", (99,))
+    merge_s = time.perf_counter() - started
+    return StoreBenchResult(
+        samples=samples,
+        runs=runs,
+        merge_runs=len(ids),
+        write_s=write_s,
+        list_s=list_s,
+        listed=len(listed),
+        merge_s=merge_s,
+        merged_p99_ms=merged[99.0],
+    )

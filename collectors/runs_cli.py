@@ -1,0 +1,276 @@
+"""`pincex runs ...`: list, show, export, import and delete stored runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import duckdb
+import orjson
+
+from collectors.settings import get_settings
+from collectors.store import (
+    DuplicateRun,
+    RunFormatError,
+    RunListing,
+    RunNotFound,
+    RunStore,
+    StoreError,
+    run_from_json,
+    run_to_dict,
+    run_to_json,
+)
+from collectors.store.export import seed_results, summaries_csv, write_parquet
+from collectors.store.model import LatencyFigures, Run
+from pincex.errors import UsageFailure
+
+__all__ = ["runs"]
+
+_JSON_OPTS = orjson.OPT_INDENT_2
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    try:
+        yield
+    except (RunNotFound, DuplicateRun) as exc:
+        raise UsageFailure(str(exc), 2) from None
+    except StoreError as exc:
+        raise UsageFailure(str(exc), 1) from None
+    except duckdb.Error as exc:
+        raise UsageFailure(f"run store: {exc}", 1) from None
+    except OSError as exc:
+        raise UsageFailure(f"{exc.strerror or exc}: {exc.filename or ''}".strip(), 1) from None
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(orjson.dumps(data, option=_JSON_OPTS).decode())
+
+
+def _figures(f: LatencyFigures | None) -> dict[str, float] | None:
+    return None if f is None else dict(vars(f))
+
+
+def _listing_dict(item: RunListing) -> dict[str, Any]:
+    head = item.headline
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "profile": item.profile,
+        "target": item.target,
+        "label": item.label,
+        "started_at": item.started_at.isoformat(),
+        "ended_at": item.ended_at.isoformat(),
+        "status": item.status,
+        "tags": item.tags,
+        "trusted": item.trusted,
+        "notes": item.notes,
+        "headline": None
+        if head is None
+        else {
+            "name": head.name,
+            "count": head.count,
+            "errors": head.errors,
+            "throughput_per_s": head.throughput_per_s,
+            "latency": _figures(head.latency),
+            "service": _figures(head.service),
+        },
+    }
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@click.group()
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="DuckDB run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+)
+@click.pass_context
+def runs(ctx: click.Context, store_path: Path | None) -> None:
+    """Stored runs: list, show, export, import, delete."""
+    settings = get_settings()
+    ctx.obj = RunStore(
+        store_path or settings.store_path,
+        spool_dir=settings.spool_dir or None,
+        lock_timeout_s=settings.store_lock_timeout_s,
+        read_retry_s=settings.store_read_retry_s,
+    )
+
+
+@runs.command("list")
+@click.option("--kind", default=None, help="Only runs of this kind (orders, db, loadtest...).")
+@click.option("--label", default=None, help="Only runs of this version label.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_json: bool) -> None:
+    """Runs, newest first, with their headline summary (the name with most requests).
+
+    A `!` after the status marks a run whose figures are not trusted.
+    """
+    with _failures():
+        items = store.list_runs(kind=kind, label=label, limit=limit)
+    if as_json:
+        _echo_json({"runs": [_listing_dict(i) for i in items]})
+        return
+    if not items:
+        click.echo("no runs")
+        return
+    rows = [["id", "kind", "label", "status", "started (UTC)", "headline", "n", "req/s", "p95 ms",
+             "p99 ms"]]  # fmt: skip
+    for i in items:
+        h = i.headline
+        rows.append(
+            [
+                i.id,
+                i.kind,
+                i.label,
+                i.status if i.trusted else f"{i.status}!",
+                i.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "-" if h is None else h.name,
+                "-" if h is None else str(h.count),
+                "-" if h is None else f"{h.throughput_per_s:.1f}",
+                "-" if h is None else f"{h.latency.p95_ms:.2f}",
+                "-" if h is None else f"{h.latency.p99_ms:.2f}",
+            ]
+        )
+    click.echo(_table(rows))
+
+
+def _show_text(run: Run) -> str:
+    lines = [
+        f"run {run.id}",
+        f"  kind {run.kind}  profile {run.profile}  label {run.label}  status {run.status}"
+        f"  trusted {'yes' if run.trusted else 'no'}",
+        f"  target {run.target}",
+        f"  {run.started_at.isoformat()} .. {run.ended_at.isoformat()}",
+        f"  tags {', '.join(run.tags) or '-'}",
+    ]
+    if run.notes:
+        lines.append(f"  notes {run.notes}")
+    lines.extend(f"  warning: {w}" for w in run.warnings)
+    if run.summaries:
+        rows = [["name", "count", "errors", "req/s", "view", "mean", "p50", "p90", "p95", "p99",
+                 "p99.9", "max"]]  # fmt: skip
+        for s in run.summaries:
+            for view, f in (("latency", s.latency), ("service", s.service)):
+                if f is None:
+                    continue
+                rows.append(
+                    [s.name, str(s.count), str(s.errors), f"{s.throughput_per_s:.1f}", view]
+                    + [f"{v:.3f}" for v in vars(f).values()]
+                )
+        lines.append("")
+        lines.append(_table(rows))
+    names = sorted({(p.side, p.series) for p in run.series})
+    if names:
+        lines.append("")
+        lines.append("series: " + ", ".join(f"{side}/{name}" for side, name in names))
+    if run.histograms:
+        lines.append("histograms: " + ", ".join(f"{h.name}/{h.view}" for h in run.histograms))
+    return "\n".join(lines)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole run as one JSON object.")
+@click.pass_obj
+def show(store: RunStore, run_id: str, as_json: bool) -> None:
+    """One run: context, summaries (both latency views), series and histograms held."""
+    with _failures():
+        run = store.get(run_id)
+    if as_json:
+        _echo_json(run_to_dict(run))
+    else:
+        click.echo(_show_text(run))
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        click.echo(data.decode(), nl=False)
+        return
+    with _failures():
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    click.echo(f"wrote {output}", err=True)
+
+
+@runs.command("export")
+@click.argument("run_id")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "parquet", "seed-json"]),
+    default="json",
+    show_default=True,
+    help="json: the whole run; csv: its summaries only; parquet: summaries (FILE) and "
+    "series (FILE stem + .series.parquet); seed-json: the spec's performance-results.json.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default stdout; parquet: <id>.parquet).",
+)
+@click.pass_obj
+def export(store: RunStore, run_id: str, fmt: str, output: Path | None) -> None:
+    """Export a run as JSON (importable), CSV, Parquet or the spec's results JSON."""
+    with _failures():
+        if fmt == "parquet":
+            paths = write_parquet(store, run_id, output or Path(f"{run_id}.parquet"))
+            for path in paths:
+                click.echo(str(path))
+            return
+        run = store.get(run_id)
+        if fmt == "json":
+            data = run_to_json(run) + b"\n"
+        elif fmt == "csv":
+            click.echo("note: csv holds the run's summaries only (one row per name)", err=True)
+            data = summaries_csv(run).encode()
+        else:
+            seed = seed_results(store, run)
+            for key, source in seed.sources.items():
+                click.echo(f"note: {key} from run {source}", err=True)
+            data = orjson.dumps(seed.values, option=_JSON_OPTS) + b"\n"
+    _emit(data, output)
+
+
+@runs.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_(store: RunStore, file: Path) -> None:
+    """Store a run exported with `pincex runs export ID --format json`."""
+    try:
+        text = file.read_bytes()
+    except OSError as exc:
+        raise UsageFailure(f"{file}: {exc.strerror or exc}", 2) from None
+    try:
+        run = run_from_json(text)
+    except RunFormatError as exc:
+        raise UsageFailure(f"{file}: {exc}", 2) from None
+    with _failures():
+        store.write(run)
+    click.echo(run.id)
+
+
+@runs.command("delete")
+@click.argument("run_id")
+@click.pass_obj
+def delete(store: RunStore, run_id: str) -> None:
+    """Delete a run and everything stored with it."""
+    with _failures():
+        store.delete(run_id)
+    click.echo(f"deleted {run_id}")

@@ -1,0 +1,377 @@
+"""RunStore: runs in a DuckDB file, each written in one short transaction.
+
+DuckDB allows one read-write process per file: a writer opens the file only for its
+transaction; readers open it read-only and retry briefly while a writer holds it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import orjson
+
+from collectors.store import histograms
+from collectors.store.codec import RunFormatError, run_from_json
+from collectors.store.migrations import current_version, latest_version, migrate
+from collectors.store.model import Run, Summary
+from collectors.store.rows import (
+    SUMMARY_COLUMNS,
+    build_frozen,
+    insert_runs,
+    read_run,
+    summary_from_row,
+)
+from collectors.store.spool import spool_run, spooled_files
+
+__all__ = [
+    "DuplicateRun",
+    "RunListing",
+    "RunNotFound",
+    "RunStore",
+    "StoreError",
+    "StoreLocked",
+]
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """A failure of the run store, with a one-line message."""
+
+
+class RunNotFound(StoreError):
+    """No run has this id."""
+
+
+class DuplicateRun(StoreError):
+    """A run with this id is already stored."""
+
+
+class StoreLocked(StoreError):
+    """Another process held the store too long; the run was spooled (`spool_path`)."""
+
+    def __init__(self, message: str, spool_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.spool_path = spool_path
+
+
+@dataclass(frozen=True)
+class RunListing:
+    """A run's identity and context with its headline summary (the one with most requests)."""
+
+    id: str
+    kind: str
+    profile: str
+    target: str
+    label: str
+    started_at: datetime
+    ended_at: datetime
+    status: str
+    tags: list[str]
+    trusted: bool
+    notes: str
+    headline: Summary | None
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _retry(opener: Callable[[], T], timeout_s: float) -> T:
+    deadline = time.monotonic() + timeout_s
+    pause = 0.01
+    while True:
+        try:
+            return opener()
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
+class RunStore:
+    """Runs in one DuckDB file. `write(run)` stores it whole or not at all."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        spool_dir: str | Path | None = None,
+        lock_timeout_s: float = 5.0,
+        read_retry_s: float = 2.0,
+    ) -> None:
+        self.path = Path(path)
+        self.spool_dir = Path(spool_dir) if spool_dir else self.path.parent / "spool"
+        self.lock_timeout_s = lock_timeout_s
+        self.read_retry_s = read_retry_s
+        self._ready = False
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _open_rw(self) -> Any:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return _retry(lambda: duckdb.connect(str(self.path)), self.lock_timeout_s)
+
+    @contextmanager
+    def _writer(self) -> Iterator[Any]:
+        try:
+            con = self._open_rw()
+        except duckdb.IOException as exc:
+            if _is_lock_error(exc):
+                raise StoreError(
+                    f"{self.path} stayed locked by another process for {self.lock_timeout_s:g} s"
+                ) from None
+            raise
+        try:
+            self._migrate(con)
+            yield con
+        finally:
+            con.close()
+
+    def _migrate(self, con: Any) -> None:
+        version = current_version(con)
+        if version > latest_version():
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this code's "
+                f"{latest_version()}"
+            )
+        migrate(con)
+        self._ready = True
+
+    def _ensure_schema(self) -> None:
+        if self._ready:
+            return
+        if self.path.exists():
+            con = self._open_ro()
+            try:
+                version = current_version(con)
+            finally:
+                con.close()
+            if version > latest_version():
+                raise StoreError(
+                    f"{self.path} has schema version {version}, newer than this code's "
+                    f"{latest_version()}"
+                )
+            if version == latest_version():
+                self._ready = True
+                return
+        with self._writer():
+            pass
+
+    def _open_ro(self) -> Any:
+        try:
+            return _retry(lambda: duckdb.connect(str(self.path), read_only=True), self.read_retry_s)
+        except duckdb.IOException as exc:
+            if _is_lock_error(exc):
+                raise StoreError(
+                    f"{self.path} stayed locked by a writer for {self.read_retry_s:g} s"
+                ) from None
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A read-only connection, retried briefly while a writer holds the file."""
+        self._ensure_schema()
+        con = self._open_ro()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, run: Run) -> str:
+        """Store the run in one transaction (importing spooled runs first); its id.
+
+        If the lock cannot be had within `lock_timeout_s`, the run is spooled and
+        StoreLocked is raised.
+        """
+        self.write_many([run])
+        return run.id
+
+    def write_many(self, runs: Sequence[Run]) -> list[str]:
+        """Store several runs in one transaction (all or none); their ids."""
+        try:
+            con = self._open_rw()
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            paths = [spool_run(self.spool_dir, run) for run in runs]
+            raise StoreLocked(
+                f"{self.path} stayed locked for {self.lock_timeout_s:g} s; "
+                f"{len(paths)} run(s) spooled to {self.spool_dir} for the next writer",
+                paths[0] if paths else None,
+            ) from None
+        try:
+            self._migrate(con)
+            superseded = self._import_spool(con, skip={run.id for run in runs})
+            self._transaction(con, runs)
+        finally:
+            con.close()
+        for path in superseded:
+            path.unlink(missing_ok=True)
+        return [run.id for run in runs]
+
+    def _transaction(self, con: Any, runs: Sequence[Run]) -> None:
+        ids = [run.id for run in runs]
+        if len(set(ids)) != len(ids):
+            raise DuplicateRun("the same run id appears twice in one write")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if ids:
+                found = con.execute(
+                    "SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [ids],
+                ).fetchall()
+                if found:
+                    raise DuplicateRun(f"run {found[0][0]} is already stored")
+            insert_runs(con, runs)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _import_spool(self, con: Any, skip: set[str] | frozenset[str] = frozenset()) -> list[Path]:
+        """Store each spooled run in its own transaction and delete its file; the files of
+        runs in `skip` (being written now, so superseded) are returned untouched."""
+        superseded: list[Path] = []
+        for path in spooled_files(self.spool_dir):
+            try:
+                run = run_from_json(path.read_bytes())
+            except (OSError, RunFormatError):
+                path.replace(path.with_name(path.name + ".bad"))
+                continue
+            if run.id in skip:
+                superseded.append(path)
+                continue
+            with suppress(DuplicateRun):
+                self._transaction(con, [run])
+            path.unlink(missing_ok=True)
+        return superseded
+
+    def import_spool(self) -> int:
+        """Import spooled runs now; how many files were waiting."""
+        waiting = len(spooled_files(self.spool_dir))
+        with self._writer() as con:
+            self._import_spool(con)
+        return waiting
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run and everything it holds; RunNotFound if there is none."""
+        with self._writer() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                row = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone()
+                if row is None:
+                    raise RunNotFound(f"no run with id {run_id}")
+                for table in ("summaries", "series", "histograms", "warnings", "runs"):
+                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> Run:
+        """The whole run; RunNotFound if there is none."""
+        with self.reading() as con:
+            run = read_run(con, run_id)
+        if run is None:
+            raise RunNotFound(f"no run with id {run_id}")
+        return run
+
+    def list_runs(
+        self, kind: str | None = None, label: str | None = None, limit: int | None = 50
+    ) -> list[RunListing]:
+        """Runs, newest first, each with its headline summary."""
+        where, params = _filters(kind, label)
+        limit_sql = "" if limit is None else f"LIMIT {int(limit)}"
+        cols = ", ".join(f"s.{c}" for c in SUMMARY_COLUMNS)
+        sql = f"""
+            WITH picked AS (
+                SELECT * FROM runs {where} ORDER BY started_at DESC, run_id {limit_sql}
+            ), heads AS (
+                SELECT * FROM summaries WHERE run_id IN (SELECT run_id FROM picked)
+                QUALIFY row_number() OVER (
+                    PARTITION BY run_id ORDER BY count DESC, position) = 1
+            )
+            SELECT r.run_id, r.kind, r.profile, r.target, r.label, epoch_us(r.started_at),
+                   epoch_us(r.ended_at),
+                   r.status, r.tags, r.trusted, r.notes, s.run_id IS NOT NULL, {cols}
+            FROM picked r LEFT JOIN heads s USING (run_id)
+            ORDER BY r.started_at DESC, r.run_id
+        """
+        with self.reading() as con:
+            rows = con.execute(sql, params).fetchall()
+        return [_listing(row) for row in rows]
+
+    def latest_by_label(self, label: str, kind: str) -> Run | None:
+        """The most recent run of this kind with this version label, or None."""
+        with self.reading() as con:
+            row = con.execute(
+                "SELECT run_id FROM runs WHERE label = ? AND kind = ? "
+                "ORDER BY started_at DESC, stored_at DESC LIMIT 1",
+                [label, kind],
+            ).fetchone()
+            return None if row is None else read_run(con, row[0])
+
+    def merged_percentiles(
+        self, run_ids: Sequence[str], name: str, view: str, percentiles: Sequence[float]
+    ) -> dict[float, float]:
+        """Percentiles (ms) recomputed from the runs' merged histograms of `name`/`view`."""
+        with self.reading() as con:
+            rows = con.execute(
+                "SELECT encoded FROM histograms WHERE name = ? AND view = ? "
+                "AND run_id IN (SELECT unnest(?::VARCHAR[]))",
+                [name, view, list(run_ids)],
+            ).fetchall()
+        if not rows:
+            raise StoreError(f"no {view} histogram named {name!r} in the given runs")
+        merged = histograms.merge(row[0] for row in rows)
+        return histograms.percentiles_ms(merged, percentiles)
+
+
+def _filters(kind: str | None, label: str | None) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if kind is not None:
+        clauses.append("kind = ?")
+        params.append(kind)
+    if label is not None:
+        clauses.append("label = ?")
+        params.append(label)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LISTING_NAMES = tuple(f.name for f in fields(RunListing))
+
+
+def _listing(row: tuple[Any, ...]) -> RunListing:
+    return build_frozen(
+        RunListing,
+        _LISTING_NAMES,
+        (
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            _EPOCH + timedelta(microseconds=row[5]),
+            _EPOCH + timedelta(microseconds=row[6]),
+            row[7],
+            orjson.loads(row[8]),
+            row[9],
+            row[10],
+            summary_from_row(row[12:]) if row[11] else None,
+        ),
+    )
