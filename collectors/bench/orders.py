@@ -9,15 +9,23 @@ order bodies are posted without keys and measured the same way.
 from __future__ import annotations
 
 import asyncio
+import os
+import platform
 import random
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 
-from collectors.bench.httpload import LoadResult, Request, run_open_model
-from collectors.bench.stats import summarize_ms
+from collectors.bench.httpload import LoadResult, Request, Sample, run_open_model
+from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary, new_run_id
+from collectors.store.store import RunStore
+from collectors.store.summarise import summarise
 
 __all__ = ["OrdersConfig", "order_batches", "run_orders_benchmark"]
 
@@ -33,6 +41,9 @@ class OrdersConfig:
     admin_key: str | None = None
     users: int = 8
     seed: int = 1
+    store_path: str | None = None  # the run store to keep the run in; None: not stored
+    label: str = "unlabelled"
+    tags: tuple[str, ...] = ()
 
 
 def order_batches(
@@ -76,6 +87,22 @@ def order_batches(
     return batches
 
 
+def endpoint(cfg: OrdersConfig) -> str:
+    return "POST /api/v1/orders/batch" if cfg.batch_size else "POST /api/v1/orders"
+
+
+def _figures(f: LatencyFigures) -> dict[str, float]:
+    return {
+        "mean": round(f.mean_ms, 3),
+        "p50": round(f.p50_ms, 3),
+        "p90": round(f.p90_ms, 3),
+        "p95": round(f.p95_ms, 3),
+        "p99": round(f.p99_ms, 3),
+        "p999": round(f.p999_ms, 3),
+        "max": round(f.max_ms, 3),
+    }
+
+
 def _seed_users(cfg: OrdersConfig) -> list[str]:
     if not cfg.admin_key:
         return []
@@ -109,15 +136,80 @@ def run_orders_benchmark(cfg: OrdersConfig) -> dict[str, Any]:
             return Request("POST", "/api/v1/orders/batch", orjson.dumps(batches[i]), headers)
         return Request("POST", "/api/v1/orders", orjson.dumps(batches[i][0]), headers)
 
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     result = asyncio.run(
         run_open_model(
             cfg.target, build, request_rate, requests_count, cfg.connections, cfg.duration + 5.0
         )
     )
-    return summarize(cfg, result, requests_count)
+    cpu_pct = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9) * 100
+    figures, summary, hists = summarize(cfg, result, requests_count, cpu_pct)
+    if cfg.store_path is not None:
+        run = build_run(cfg, result, figures, summary, hists)
+        figures["run_id"] = store_run(cfg, run)
+    return figures
 
 
-def summarize(cfg: OrdersConfig, result: LoadResult, planned: int) -> dict[str, Any]:
+def per_second_series(result: LoadResult) -> list[Point]:
+    """Client-side series per second of due time: requests, errors, p99 latency from due."""
+    by_second: dict[int, list[Sample]] = {}
+    for sample in result.samples:
+        by_second.setdefault(int(sample.due), []).append(sample)
+    points = []
+    for second, group in sorted(by_second.items()):
+        lat = np.array([(g.done - g.due) * 1000 for g in group])
+        errors = sum(1 for g in group if not 200 <= g.status < 300)
+        points.append(Point("client", "requests_per_s", float(second), float(len(group))))
+        points.append(Point("client", "errors_per_s", float(second), float(errors)))
+        points.append(
+            Point("client", "latency_p99_ms", float(second), float(np.percentile(lat, 99)))
+        )
+    return points
+
+
+def build_run(
+    cfg: OrdersConfig,
+    result: LoadResult,
+    figures: dict[str, Any],
+    summary: Summary,
+    hists: list[Histogram],
+) -> Run:
+    started = datetime.fromtimestamp(result.started_at, tz=UTC)
+    return Run(
+        id=new_run_id(),
+        kind="orders",
+        profile="batch" if cfg.batch_size else "single",
+        target=cfg.target,
+        label=cfg.label,
+        started_at=started,
+        ended_at=started + timedelta(seconds=result.elapsed),
+        status="complete" if figures["requests"] else "partial",
+        config=dict(figures["config"]),
+        host={
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "hostname": platform.node(),
+            "kernel": platform.release(),
+            "generator_cpu_pct": figures["generator_cpu_pct"],
+        },
+        tags=list(cfg.tags),
+        summaries=[summary],
+        series=per_second_series(result),
+        histograms=hists,
+        trusted=figures["trusted"],
+        warnings=[*figures["trust_reasons"], *figures["warnings"]],
+    )
+
+
+def store_run(cfg: OrdersConfig, run: Run) -> str:
+    assert cfg.store_path is not None
+    return RunStore(cfg.store_path).write(run)
+
+
+def summarize(
+    cfg: OrdersConfig, result: LoadResult, planned: int, generator_cpu_pct: float = 0.0
+) -> tuple[dict[str, Any], Summary, list[Histogram]]:
+    """The benchmark's figures; latency percentiles are read from HdrHistograms."""
     samples = result.samples
     ok = [s for s in samples if 200 <= s.status < 300]
     errors = len(samples) - len(ok) + result.not_sent
@@ -143,6 +235,24 @@ def summarize(cfg: OrdersConfig, result: LoadResult, planned: int) -> dict[str, 
         )
     if result.errors:
         warnings.append(f"{len(result.errors)} connection errors, first: {result.errors[0]}")
+    latency_summary, hists = summarise(
+        endpoint(cfg),
+        np.array([(s.done - s.due) * 1e6 for s in samples]),
+        np.array([(s.done - s.sent) * 1e6 for s in samples]),
+        errors=errors,
+        duration_s=measured,
+    )
+    service = latency_summary.service
+    assert service is not None
+    reasons = trust_reasons(
+        TrustInputs(
+            generator_cpu_pct=generator_cpu_pct,
+            target_rate=cfg.rate / max(cfg.batch_size, 1),
+            achieved_rate=len(samples) / measured,
+            samples=len(samples),
+            error_rate=errors / max(len(samples) + result.not_sent, 1),
+        )
+    )
     statuses: dict[str, int] = {}
     for s in samples:
         statuses[str(s.status)] = statuses.get(str(s.status), 0) + 1
@@ -155,10 +265,12 @@ def summarize(cfg: OrdersConfig, result: LoadResult, planned: int) -> dict[str, 
         "achieved_rate": round(len(samples) / measured, 2),
         "throughput_rps": round(len(ok) / measured, 2),
         "orders_per_s": round(orders_ok / measured, 2),
-        "latency_ms": summarize_ms([(s.done - s.due) * 1000 for s in samples]),
-        "service_time_ms": summarize_ms([(s.done - s.sent) * 1000 for s in samples]),
-        "trusted": not warnings,
+        "latency_ms": _figures(latency_summary.latency),
+        "service_time_ms": _figures(service),
+        "trusted": not reasons,
+        "trust_reasons": reasons,
         "warnings": warnings,
+        "generator_cpu_pct": round(generator_cpu_pct, 1),
         "config": {
             "rate": cfg.rate,
             "duration": cfg.duration,
@@ -177,4 +289,4 @@ def summarize(cfg: OrdersConfig, result: LoadResult, planned: int) -> dict[str, 
             "maximum_batch_latency_ms": round(max(lat), 2) if lat else None,
             "effective_rate": round(orders_ok / measured, 2),
         }
-    return out
+    return out, latency_summary, hists

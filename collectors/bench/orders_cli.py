@@ -10,6 +10,7 @@ import orjson
 
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
 from collectors.settings import get_settings
+from collectors.store.store import StoreError
 from pincex.errors import UsageFailure
 
 __all__ = ["orders"]
@@ -64,6 +65,20 @@ def _check_target(target: str, allow_remote: bool) -> str:
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="allow a target that is not on loopback")
+@click.option(
+    "--label",
+    default="unlabelled",
+    show_default=True,
+    help="version label of the system under test, kept with the run",
+)
+@click.option("--tag", "tags", multiple=True, help="a tag kept with the run (repeatable)")
+@click.option(
+    "--store",
+    "store_path",
+    default=None,
+    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
+)
+@click.option("--no-store", is_flag=True, help="do not keep the run in the run store")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def orders(
     target: str | None,
@@ -75,6 +90,10 @@ def orders(
     admin_key: str | None,
     seed: int,
     allow_remote: bool,
+    label: str,
+    tags: tuple[str, ...],
+    store_path: str | None,
+    no_store: bool,
     as_json: bool,
 ) -> None:
     """Open-model order benchmark: requests due at start + i/R, latency from the due time."""
@@ -88,14 +107,21 @@ def orders(
         connections,
         admin_key or settings.admin_key or None,
         seed=seed,
+        store_path=None if no_store else (store_path or settings.store_path),
+        label=label,
+        tags=tags,
     )
     try:
         result = run_orders_benchmark(cfg)
+    except StoreError as exc:
+        raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
     except (OSError, RuntimeError) as exc:
         raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return
+    if not result["trusted"]:
+        click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
     lat = result["latency_ms"]
     click.echo(
         f"requests {result['requests']}  errors {result['errors']}  "
@@ -107,3 +133,5 @@ def orders(
     )
     for w in result["warnings"]:
         click.echo(f"warning: {w}")
+    if "run_id" in result:
+        click.echo(f"stored as run {result['run_id']}")

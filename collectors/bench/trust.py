@@ -1,0 +1,38 @@
+"""When a run's figures cannot be trusted, and why, in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TrustInputs", "trust_reasons"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrustInputs:
+    generator_cpu_pct: float  # the load generator's CPU over the run, % of one core
+    target_rate: float  # requests per second asked for
+    achieved_rate: float  # requests per second sent
+    samples: int  # latency samples behind the percentiles
+    error_rate: float  # 0..1
+
+
+def trust_reasons(t: TrustInputs) -> list[str]:
+    """Reasons the run is not to be trusted; empty when it is."""
+    reasons = []
+    if t.generator_cpu_pct > 90:
+        reasons.append(
+            f"the load generator itself was the limit: its CPU was {t.generator_cpu_pct:.0f}% "
+            "of a core (over 90%)"
+        )
+    if t.target_rate > 0 and t.achieved_rate < 0.95 * t.target_rate:
+        reasons.append(
+            f"the achieved rate {t.achieved_rate:.1f}/s is below 95% of the target "
+            f"{t.target_rate:.1f}/s"
+        )
+    if t.samples < 1_000:
+        reasons.append(f"only {t.samples} samples: too few for a p99 (needs 1,000)")
+    elif t.samples < 10_000:
+        reasons.append(f"only {t.samples} samples: too few for a p99.9 (needs 10,000)")
+    if t.error_rate > 0.01:
+        reasons.append(f"the target answered {t.error_rate:.1%} of requests with errors (over 1%)")
+    return reasons
