@@ -9,6 +9,7 @@ import click
 import orjson
 
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
+from collectors.bench.spec_output import spec_footer, spec_header
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
 from pincex.errors import UsageFailure
@@ -79,6 +80,11 @@ def _check_target(target: str, allow_remote: bool) -> str:
     help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
 )
 @click.option("--no-store", is_flag=True, help="do not keep the run in the run store")
+@click.option(
+    "--spec-output",
+    is_flag=True,
+    help="print exactly the lines of the specification's benchmark-orders.ps1",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def orders(
     target: str | None,
@@ -94,6 +100,7 @@ def orders(
     tags: tuple[str, ...],
     store_path: str | None,
     no_store: bool,
+    spec_output: bool,
     as_json: bool,
 ) -> None:
     """Open-model order benchmark: requests due at start + i/R, latency from the due time."""
@@ -111,6 +118,11 @@ def orders(
         label=label,
         tags=tags,
     )
+    if spec_output and as_json:
+        raise UsageFailure("--spec-output and --json exclude each other")
+    if spec_output:
+        for line in spec_header(rate, duration, cfg.symbol):
+            click.echo(line)
     try:
         result = run_orders_benchmark(cfg)
     except StoreError as exc:
@@ -119,6 +131,10 @@ def orders(
         raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
     if as_json:
         click.echo(orjson.dumps(result).decode())
+        return
+    if spec_output:
+        for line in spec_footer(result):
+            click.echo(line)
         return
     if not result["trusted"]:
         click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))

@@ -75,3 +75,44 @@ def test_no_store_keeps_nothing_and_bad_targets_are_one_line(tmp_path):
         orders, ["--target", "http://10.1.2.3:80", "--rate", "10", "--duration", "1", "--no-store"]
     )
     assert result.exit_code == 2 and "loopback" in result.output
+
+
+def test_spec_output_prints_the_scripts_lines(tmp_path):
+    with ServerThread(exchange_settings(tmp_path)) as server:
+        result = CliRunner().invoke(
+            orders,
+            [
+                "--target",
+                server.url,
+                "--rate",
+                "1000",
+                "--duration",
+                "2",
+                "--batch-size",
+                "100",
+                "--admin-key",
+                "test-admin-key",
+                "--no-store",
+                "--spec-output",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:4] == [
+        "Starting order processing benchmark...",
+        "Rate: 1000 orders/second",
+        "Duration: 2 seconds",
+        "Symbol: BTCUSD",
+    ]
+    assert lines[4:8] == ["", "Benchmark Results:", "Total Orders: 2000", "Successful: 2000"]
+    assert lines[8] == "Success Rate: 100%"
+    assert lines[9].startswith("Average Batch Latency: ") and lines[9].endswith("ms")
+    assert lines[10].startswith("Maximum Batch Latency: ")
+    assert lines[11] == "Effective Rate: 1000 orders/second"
+    assert len(lines) == 12
+
+
+def test_ps_round_prints_like_powershell():
+    from collectors.bench.spec_output import ps_round
+
+    assert [ps_round(v) for v in (99.5, 100.0, 12.345678, 0.1)] == ["99.5", "100", "12.35", "0.1"]
