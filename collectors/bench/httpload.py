@@ -90,11 +90,13 @@ async def run_open_model(
     max_seconds: float,
     keep_bodies: bool = True,
     pool: int = 4096,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
     """Send `count` requests at `rate` per second over `connections` keep-alive connections.
 
     Stops by itself: at `count` requests or `max_seconds` after the start, whichever is first.
-    At most `pool` distinct requests are encoded up front and then sent in turn.
+    At most `pool` distinct requests are encoded up front and then sent in turn. `progress`,
+    when given, is called about twice a second with (answered, planned).
     """
     url = urlsplit(target)
     host = url.hostname or "127.0.0.1"
@@ -161,11 +163,22 @@ async def run_open_model(
             if writer is not None:
                 writer.close()
 
+    async def reporter() -> None:
+        assert progress is not None
+        while True:
+            progress(len(samples), count)
+            await asyncio.sleep(0.5)
+
     workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    ticker = asyncio.create_task(reporter()) if progress is not None else None
     not_sent = await dispatcher()
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
+    if ticker is not None:
+        ticker.cancel()
+    if progress is not None:
+        progress(len(samples), count)
     elapsed = max((s.done for s in samples), default=0.0)
     samples.sort(key=lambda s: s.index)
     return LoadResult(samples, wall, elapsed, not_sent, errors)

@@ -13,6 +13,7 @@ import os
 import platform
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,7 +124,9 @@ def _seed_users(cfg: OrdersConfig) -> list[str]:
         return [u["apiKey"] for u in r.json()["users"]]
 
 
-def run_orders_benchmark(cfg: OrdersConfig) -> dict[str, Any]:
+def run_orders_benchmark(
+    cfg: OrdersConfig, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
     keys = _seed_users(cfg)
     per_request = max(cfg.batch_size, 1)
     requests_count = max(1, int(cfg.rate * cfg.duration / per_request))
@@ -139,7 +142,13 @@ def run_orders_benchmark(cfg: OrdersConfig) -> dict[str, Any]:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = asyncio.run(
         run_open_model(
-            cfg.target, build, request_rate, requests_count, cfg.connections, cfg.duration + 5.0
+            cfg.target,
+            build,
+            request_rate,
+            requests_count,
+            cfg.connections,
+            cfg.duration + 5.0,
+            progress=progress,
         )
     )
     cpu_pct = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9) * 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 from urllib.parse import urlsplit
 
 import click
@@ -123,8 +124,25 @@ def orders(
     if spec_output:
         for line in spec_header(rate, duration, cfg.symbol):
             click.echo(line)
+    bar = None
+    if not (as_json or spec_output):
+        bar = click.progressbar(
+            length=1, label="requests answered", file=sys.stderr, show_eta=False, show_percent=True
+        )
+    last = [0]
+
+    def progress(done: int, planned: int) -> None:
+        if bar is not None:
+            bar.length = planned
+            bar.update(done - last[0])
+            last[0] = done
+
     try:
-        result = run_orders_benchmark(cfg)
+        if bar is not None:
+            with bar:
+                result = run_orders_benchmark(cfg, progress)
+        else:
+            result = run_orders_benchmark(cfg)
     except StoreError as exc:
         raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
     except (OSError, RuntimeError) as exc:
