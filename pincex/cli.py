@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from collectors.bench.db_cli import db
 from collectors.bench.orders_cli import orders
 from collectors.bench.store_cli import store
 from collectors.cli import bench
@@ -28,6 +29,7 @@ def cli() -> None:
 cli.add_command(exchange)
 bench.add_command(orders)
 bench.add_command(store)
+bench.add_command(db)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(runs)
