@@ -24,6 +24,7 @@ import orjson
 
 from collectors.bench.httpload import LoadResult, Request, Sample, run_open_model
 from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.scrape import DirectScrape, Scraper, ScrapeResult
 from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary, new_run_id
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
@@ -45,6 +46,7 @@ class OrdersConfig:
     store_path: str | None = None  # the run store to keep the run in; None: not stored
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
+    scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
 
 
 def order_batches(
@@ -139,6 +141,11 @@ def run_orders_benchmark(
             return Request("POST", "/api/v1/orders/batch", orjson.dumps(batches[i]), headers)
         return Request("POST", "/api/v1/orders", orjson.dumps(batches[i][0]), headers)
 
+    scraper = None
+    source = None
+    if cfg.scrape_interval > 0:
+        source = DirectScrape(cfg.target)
+        scraper = Scraper(source, interval=cfg.scrape_interval).start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = asyncio.run(
         run_open_model(
@@ -152,11 +159,42 @@ def run_orders_benchmark(
         )
     )
     cpu_pct = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9) * 100
+    server = scraper.stop() if scraper is not None else None
+    if source is not None:
+        source.close()
     figures, summary, hists = summarize(cfg, result, requests_count, cpu_pct)
+    if server is not None:
+        figures["server"] = _server_summary(server)
+        if server.partial:
+            figures["warnings"].append(f"server side partial: {server.reason}")
     if cfg.store_path is not None:
-        run = build_run(cfg, result, figures, summary, hists)
+        run = build_run(cfg, result, figures, summary, hists, server)
         figures["run_id"] = store_run(cfg, run)
     return figures
+
+
+def _server_summary(server: ScrapeResult) -> dict[str, Any]:
+    """What the target's /metrics said during the run: scrapes, problems, series medians."""
+    medians = {}
+    for name in (
+        "order_processing_p95_ms",
+        "order_processing_p99_ms",
+        "orders_per_s",
+        "cpu_percent",
+        "memory_rss_bytes",
+        "queue_depth",
+        "event_loop_lag_p99_ms",
+    ):
+        values = [v for _, v in server.series(name)]
+        if values:
+            medians[name] = round(float(np.median(values)), 3)
+    return {
+        "scrapes": server.scrapes,
+        "failed_scrapes": server.failed_scrapes,
+        "partial": server.partial,
+        "reason": server.reason,
+        "median_per_second": medians,
+    }
 
 
 def per_second_series(result: LoadResult) -> list[Point]:
@@ -182,7 +220,9 @@ def build_run(
     figures: dict[str, Any],
     summary: Summary,
     hists: list[Histogram],
+    server: ScrapeResult | None = None,
 ) -> Run:
+    """The run as the store keeps it; partial when the target's /metrics failed us."""
     started = datetime.fromtimestamp(result.started_at, tz=UTC)
     return Run(
         id=new_run_id(),
@@ -192,7 +232,7 @@ def build_run(
         label=cfg.label,
         started_at=started,
         ended_at=started + timedelta(seconds=result.elapsed),
-        status="complete" if figures["requests"] else "partial",
+        status="complete" if figures["requests"] and not (server and server.partial) else "partial",
         config=dict(figures["config"]),
         host={
             "cpu_count": os.cpu_count(),
@@ -203,7 +243,7 @@ def build_run(
         },
         tags=list(cfg.tags),
         summaries=[summary],
-        series=per_second_series(result),
+        series=per_second_series(result) + (server.points if server is not None else []),
         histograms=hists,
         trusted=figures["trusted"],
         warnings=[*figures["trust_reasons"], *figures["warnings"]],

@@ -82,6 +82,13 @@ def _check_target(target: str, allow_remote: bool) -> str:
 )
 @click.option("--no-store", is_flag=True, help="do not keep the run in the run store")
 @click.option(
+    "--scrape-interval",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="seconds between scrapes of the target's /metrics (0: do not scrape)",
+)
+@click.option(
     "--spec-output",
     is_flag=True,
     help="print exactly the lines of the specification's benchmark-orders.ps1",
@@ -101,6 +108,7 @@ def orders(
     tags: tuple[str, ...],
     store_path: str | None,
     no_store: bool,
+    scrape_interval: float,
     spec_output: bool,
     as_json: bool,
 ) -> None:
@@ -118,6 +126,7 @@ def orders(
         store_path=None if no_store else (store_path or settings.store_path),
         label=label,
         tags=tags,
+        scrape_interval=scrape_interval,
     )
     if spec_output and as_json:
         raise UsageFailure("--spec-output and --json exclude each other")

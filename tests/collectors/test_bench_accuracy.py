@@ -9,8 +9,15 @@ from collectors.bench.orders import OrdersConfig, run_orders_benchmark
 from tests.collectors.known_server import spawn
 
 
-def _run(url: str, rate: float, duration: float, connections: int) -> dict:
-    cfg = OrdersConfig(url, rate=rate, duration=duration, batch_size=0, connections=connections)
+def _run(url: str, rate: float, duration: float, connections: int, scrape: float = 0) -> dict:
+    cfg = OrdersConfig(
+        url,
+        rate=rate,
+        duration=duration,
+        batch_size=0,
+        connections=connections,
+        scrape_interval=scrape,
+    )
     return run_orders_benchmark(cfg)
 
 
@@ -47,3 +54,16 @@ def test_a_freezing_server_shows_in_the_corrected_figures_not_the_service_time()
     # ... while nearly every request actually sent met a quick server
     assert svc["p50"] < 10
     assert svc["p99"] < lat["p99"] / 2
+
+
+def test_a_target_without_metrics_still_gives_a_run_marked_partial():
+    proc, url = spawn("--cycle", "0.001")
+    try:
+        out = _run(url, rate=50, duration=2, connections=4, scrape=0.5)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert out["requests"] == 100
+    assert out["server"]["partial"] is True
+    assert "/metrics" in out["server"]["reason"]
+    assert any(w.startswith("server side partial") for w in out["warnings"])

@@ -64,6 +64,10 @@ def test_batch_benchmark_is_measured_flagged_and_stored(tmp_path):
     assert {h.view for h in run.histograms} == {"latency", "service"}
     assert any(p.series == "requests_per_s" for p in run.series)
     assert run.trusted is False
+    # the server's side of the same seconds, scraped from the exchange's /metrics
+    assert out["server"]["partial"] is False and out["server"]["scrapes"] >= 2
+    server_names = {p.series for p in run.series if p.side == "server"}
+    assert {"order_processing_p95_ms", "orders_per_s", "cpu_percent"} <= server_names
 
 
 def test_no_store_keeps_nothing_and_bad_targets_are_one_line(tmp_path):
