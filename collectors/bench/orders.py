@@ -8,7 +8,6 @@ order bodies are posted without keys and measured the same way.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import random
@@ -22,7 +21,7 @@ import httpx
 import numpy as np
 import orjson
 
-from collectors.bench.httpload import LoadResult, Request, Sample, run_open_model
+from collectors.bench.httpload import LoadResult, Request, Sample, run_load, run_open_model
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import DirectScrape, Scraper, ScrapeResult
 from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary, new_run_id
@@ -147,7 +146,7 @@ def run_orders_benchmark(
         source = DirectScrape(cfg.target)
         scraper = Scraper(source, interval=cfg.scrape_interval).start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = asyncio.run(
+    result = run_load(
         run_open_model(
             cfg.target,
             build,
@@ -280,7 +279,8 @@ def summarize(
     if lag and max(lag) > 0.1:
         warnings.append(
             f"the generator sent up to {max(lag) * 1000:.0f} ms late: all "
-            f"{cfg.connections} connections were busy (server slower than the rate)"
+            f"{cfg.connections} connections were busy (a slow server) or the generator "
+            "itself could not keep up"
         )
     if result.errors:
         warnings.append(f"{len(result.errors)} connection errors, first: {result.errors[0]}")
