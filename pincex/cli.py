@@ -9,6 +9,7 @@ import click
 from collectors.bench.db_cli import db
 from collectors.bench.orders_cli import orders
 from collectors.bench.store_cli import store
+from collectors.bench.ws_cli import market_data, ws_connections
 from collectors.cli import bench
 from collectors.runs_cli import runs
 from exchange_ref.cli import demo, exchange
@@ -30,6 +31,8 @@ cli.add_command(exchange)
 bench.add_command(orders)
 bench.add_command(store)
 bench.add_command(db)
+bench.add_command(market_data)
+bench.add_command(ws_connections)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(runs)

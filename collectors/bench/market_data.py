@@ -1,0 +1,428 @@
+"""`pincex bench market-data`: the specification's market data latency benchmark.
+
+N WebSocket clients subscribe to `<symbol>@ticker` and `<symbol>@depth` on the exchange's `/ws`
+while a driver places crossing orders through REST. A frame's latency is its receipt time minus
+its `event_time_us` (both wall-clock microseconds on this host), recorded into an HdrHistogram so
+memory stays bounded however long the run. Depth frames carry update ids `U`/`u`; a frame whose
+`U` is not the previous frame's `u` + 1 is a gap (frames the exchange dropped for a slow client).
+
+The pieces the connection test reuses live here too: the URL helpers, `open_client`, user
+seeding and the REST order driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from collectors.bench.orders import order_batches
+from collectors.store import histograms
+
+__all__ = [
+    "MarketDataConfig",
+    "OrderDriver",
+    "close_all",
+    "first_errors",
+    "http_base",
+    "open_all",
+    "open_client",
+    "run_market_data",
+    "seed_keys",
+    "spec_lines",
+    "ws_url",
+]
+
+_FLUSH_EVERY = 65_536  # latency samples buffered before they go into the histogram
+_OPEN_TIMEOUT = 10.0
+
+
+@dataclass(slots=True)
+class MarketDataConfig:
+    target: str  # the exchange's base URL, http://host:port
+    connections: int = 1000
+    duration: float = 300.0  # seconds of measurement, after every client subscribed
+    admin_key: str | None = None
+    order_rate: float = 10.0  # orders per second placed through REST
+    symbol: str = "BTCUSD"
+    open_concurrency: int = 200  # connections being opened at once
+    users: int = 4
+
+
+def http_base(target: str) -> str:
+    """The exchange's REST base: ws(s):// becomes http(s)://, a trailing /ws or / is dropped."""
+    url = urlsplit(target.rstrip("/"))
+    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+    path = url.path.removesuffix("/ws")
+    return urlunsplit((scheme, url.netloc, path, "", "")).rstrip("/")
+
+
+def ws_url(target: str) -> str:
+    """The exchange's market data WebSocket URL for a base URL."""
+    url = urlsplit(http_base(target))
+    scheme = "wss" if url.scheme == "https" else "ws"
+    return urlunsplit((scheme, url.netloc, url.path + "/ws", "", ""))
+
+
+async def open_client(
+    url: str,
+    streams: list[str],
+    request_id: int,
+    local_host: str | None = None,
+    timeout: float = _OPEN_TIMEOUT,
+) -> ClientConnection:
+    """Connect, subscribe to `streams` and return once the exchange acknowledged it."""
+    extra: dict[str, Any] = {}
+    if local_host is not None:
+        extra["local_addr"] = (local_host, 0)
+    ws = await connect(
+        url,
+        proxy=None,
+        compression=None,
+        open_timeout=timeout,
+        ping_interval=None,
+        close_timeout=2,
+        max_queue=None,
+        **extra,
+    )
+    try:
+        request = {"method": "SUBSCRIBE", "params": streams, "id": request_id}
+        await ws.send(orjson.dumps(request).decode())
+        async with asyncio.timeout(timeout):
+            while True:
+                reply = orjson.loads(await ws.recv())
+                if reply.get("id") == request_id and "stream" not in reply:
+                    break
+        if reply.get("error") is not None:
+            raise RuntimeError(f"SUBSCRIBE refused: {reply['error']}")
+    except BaseException:
+        await ws.close()
+        raise
+    return ws
+
+
+async def seed_keys(target: str, admin_key: str, users: int, symbol: str) -> list[str]:
+    """API keys of `users` freshly seeded, funded users (the exchange's admin endpoint)."""
+    async with httpx.AsyncClient(base_url=http_base(target), timeout=30) as client:
+        r = await client.post(
+            "/admin/users",
+            headers={"X-API-Key": admin_key},
+            json={
+                "count": users,
+                "prefix": "wsbench",
+                "balances": {"USD": "1000000000", symbol.removesuffix("USD"): "1000000"},
+            },
+        )
+    if r.status_code != 201:
+        raise RuntimeError(f"cannot seed users: HTTP {r.status_code} {r.text[:200]}")
+    return [u["apiKey"] for u in r.json()["users"]]
+
+
+@dataclass(slots=True)
+class OrderDriver:
+    """Places the order generator's orders at `rate` per second until stopped (open model)."""
+
+    target: str
+    keys: list[str]
+    rate: float
+    symbol: str = "BTCUSD"
+    concurrency: int = 8
+    sent: int = 0
+    ok: int = 0
+    errors: int = 0
+    skipped: int = 0  # due while every request slot was busy
+    first_error: str | None = None
+    elapsed: float = 0.0
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        orders = [b[0] for b in order_batches(4096, 1, self.symbol, seed=7)]
+        slots = asyncio.Semaphore(self.concurrency)
+        pending: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(base_url=http_base(self.target), timeout=10) as client:
+
+            async def post(i: int) -> None:
+                try:
+                    r = await client.post(
+                        "/api/v1/orders",
+                        content=orjson.dumps(orders[i % len(orders)]),
+                        headers={
+                            "X-API-Key": self.keys[i % len(self.keys)],
+                            "Content-Type": "application/json",
+                        },
+                    )
+                    if 200 <= r.status_code < 300:
+                        self.ok += 1
+                    else:
+                        self._error(f"HTTP {r.status_code} {r.text[:120]}")
+                except httpx.HTTPError as exc:
+                    self._error(f"{type(exc).__name__}: {exc}")
+                finally:
+                    slots.release()
+
+            start = time.perf_counter()
+            i = 0
+            while not self._stop.is_set():
+                delay = start + i / self.rate - time.perf_counter()
+                if delay > 0:
+                    try:
+                        await asyncio.wait_for(self._stop.wait(), delay)
+                        break
+                    except TimeoutError:
+                        pass
+                if slots.locked():
+                    self.skipped += 1
+                else:
+                    await slots.acquire()
+                    self.sent += 1
+                    task = asyncio.create_task(post(i))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                i += 1
+            self.elapsed = time.perf_counter() - start
+            if pending:
+                await asyncio.wait(pending, timeout=10)
+
+    def _error(self, reason: str) -> None:
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = reason
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "sent": self.sent,
+            "ok": self.ok,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "achieved_rate": round(self.sent / self.elapsed, 2) if self.elapsed else 0.0,
+            "first_error": self.first_error,
+        }
+
+
+class _Latencies:
+    """Frame latencies in µs: a running sum and max, an HdrHistogram fed in chunks."""
+
+    def __init__(self) -> None:
+        self.histogram = histograms.new_histogram()
+        self.buffer: array[int] = array("q")
+        self.count = 0
+        self.total_us = 0
+        self.max_us = 0
+        self.negative = 0
+
+    def add(self, value_us: int) -> None:
+        if value_us < 0:
+            self.negative += 1
+            value_us = 0
+        self.count += 1
+        self.total_us += value_us
+        if value_us > self.max_us:
+            self.max_us = value_us
+        self.buffer.append(value_us)
+        if len(self.buffer) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            histograms.record_us(self.histogram, self.buffer)
+            self.buffer = array("q")
+
+    def figures(self) -> dict[str, float | None]:
+        self.flush()
+        if not self.count:
+            return dict.fromkeys(("average", "p50", "p95", "p99", "max"))
+        p = histograms.percentiles_ms(self.histogram, (50, 95, 99))
+        return {
+            "average": round(self.total_us / self.count / 1000, 3),
+            "p50": round(p[50.0], 3),
+            "p95": round(p[95.0], 3),
+            "p99": round(p[99.0], 3),
+            "max": round(self.max_us / 1000, 3),
+        }
+
+
+@dataclass(slots=True)
+class _Counters:
+    latencies: _Latencies = field(default_factory=_Latencies)
+    per_stream: dict[str, int] = field(default_factory=dict)
+    gaps: int = 0
+    clients_with_gaps: int = 0
+    closed_early: int = 0
+
+
+async def _read(ws: ClientConnection, counters: _Counters) -> None:
+    latencies = counters.latencies
+    per_stream = counters.per_stream
+    last_u: int | None = None
+    gaps = 0
+    try:
+        async for raw in ws:
+            now_us = time.time_ns() // 1000
+            frame = orjson.loads(raw)
+            stream = frame.get("stream")
+            if stream is None:
+                continue
+            latencies.add(now_us - frame["event_time_us"])
+            per_stream[stream] = per_stream.get(stream, 0) + 1
+            if stream.endswith("@depth"):
+                data = frame["data"]
+                if last_u is not None and data["U"] != last_u + 1:
+                    gaps += 1
+                last_u = data["u"]
+        counters.closed_early += 1
+    except ConnectionClosed:
+        counters.closed_early += 1
+    finally:
+        counters.gaps += gaps
+        counters.clients_with_gaps += gaps > 0
+
+
+async def open_all(
+    url: str, streams: list[str], n: int, concurrency: int, local_hosts: list[str] | None = None
+) -> tuple[list[ClientConnection], list[str]]:
+    """Open `n` subscribed clients, at most `concurrency` at a time: (clients, errors)."""
+    gate = asyncio.Semaphore(concurrency)
+    opened: list[ClientConnection] = []
+    errors: list[str] = []
+
+    async def one(i: int) -> None:
+        async with gate:
+            host = local_hosts[i % len(local_hosts)] if local_hosts else None
+            try:
+                opened.append(await open_client(url, streams, i, host))
+            except Exception as exc:
+                errors.append(f"{type(exc).__name__}: {exc}".strip())
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return opened, errors
+
+
+async def close_all(clients: Iterable[ClientConnection], concurrency: int = 500) -> None:
+    """Close clients, a bounded number at a time, without waiting long for any."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(ws: ClientConnection) -> None:
+        async with gate:
+            try:
+                await asyncio.wait_for(ws.close(), 3)
+            except Exception:
+                ws.transport.abort()
+
+    await asyncio.gather(*(one(ws) for ws in clients))
+
+
+def first_errors(errors: list[str], limit: int = 3) -> dict[str, int]:
+    """The distinct error reasons, most frequent first, with their counts."""
+    counts: dict[str, int] = {}
+    for e in errors:
+        counts[e[:200]] = counts.get(e[:200], 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:limit])
+
+
+async def _run(cfg: MarketDataConfig) -> dict[str, Any]:
+    keys: list[str] = []
+    if cfg.order_rate > 0:
+        if not cfg.admin_key:
+            raise RuntimeError("placing orders needs the exchange's admin key (--admin-key)")
+        keys = await seed_keys(cfg.target, cfg.admin_key, cfg.users, cfg.symbol)
+    prefix = cfg.symbol.lower()
+    streams = [f"{prefix}@ticker", f"{prefix}@depth"]
+    open_start = time.perf_counter()
+    clients, errors = await open_all(
+        ws_url(cfg.target), streams, cfg.connections, cfg.open_concurrency
+    )
+    open_seconds = time.perf_counter() - open_start
+    if not clients:
+        raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
+    counters = _Counters()
+    readers = [asyncio.create_task(_read(ws, counters)) for ws in clients]
+    driver = OrderDriver(cfg.target, keys, cfg.order_rate, cfg.symbol) if keys else None
+    driving = asyncio.create_task(driver.run()) if driver else None
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(cfg.duration)
+    if driver is not None and driving is not None:
+        driver.stop()
+        await driving
+    await asyncio.sleep(0.5)  # frames of the last orders still on their way
+    measured = time.perf_counter() - wall0
+    cpu_pct = (time.process_time() - cpu0) / measured * 100
+    held = len(clients) - counters.closed_early
+    await close_all(clients)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    received = counters.latencies.count
+    warnings = []
+    if errors:
+        warnings.append(f"{len(errors)} connections failed to open, first: {errors[0]}")
+    if cpu_pct > 90:
+        warnings.append(
+            f"the client itself was near its limit ({cpu_pct:.0f}% of a core): latency includes "
+            "its own queueing"
+        )
+    if counters.latencies.negative:
+        warnings.append(f"{counters.latencies.negative} frames arrived before their event time")
+    if driver is not None and driver.errors:
+        warnings.append(f"{driver.errors} orders failed, first: {driver.first_error}")
+    return {
+        "target": cfg.target,
+        "connections": {
+            "requested": cfg.connections,
+            "opened": len(clients),
+            "failed": len(errors),
+            "held_at_end": held,
+            "open_seconds": round(open_seconds, 3),
+            "errors": first_errors(errors),
+        },
+        "messages_received": received,
+        "messages_per_stream": dict(sorted(counters.per_stream.items())),
+        "messages_per_s": round(received / measured, 2),
+        "latency_ms": counters.latencies.figures(),
+        "gaps": {"total": counters.gaps, "clients_with_gaps": counters.clients_with_gaps},
+        "orders": driver.figures() if driver else None,
+        "measured_seconds": round(measured, 3),
+        "client_cpu_pct": round(cpu_pct, 1),
+        "warnings": warnings,
+        "config": {
+            "connections": cfg.connections,
+            "duration": cfg.duration,
+            "order_rate": cfg.order_rate,
+            "symbol": cfg.symbol,
+            "streams": streams,
+        },
+    }
+
+
+def run_market_data(cfg: MarketDataConfig) -> dict[str, Any]:
+    """Run the benchmark and return its figures (see the module docstring)."""
+    return asyncio.run(_run(cfg))
+
+
+def spec_lines(result: dict[str, Any]) -> list[str]:
+    """The results block of the specification's benchmark-market-data.ps1, from our figures."""
+    lat = result["latency_ms"]
+
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{round(value, 2)}ms"
+
+    return [
+        "Market Data Latency Results:",
+        f"Messages Received: {result['messages_received']}",
+        f"Average Latency: {ms(lat['average'])}",
+        f"P95 Latency: {ms(lat['p95'])}",
+        f"P99 Latency: {ms(lat['p99'])}",
+        f"Maximum Latency: {ms(lat['max'])}",
+    ]

@@ -1,0 +1,207 @@
+"""`pincex bench ws-connections`: how many market data connections the exchange holds.
+
+Opens N WebSocket clients (each subscribed to `<symbol>@depth`), holds them for the duration and
+counts what was opened, what failed (with the first reasons) and what is still held at the end.
+With a message rate, a REST driver places about M / N orders per second so that the exchange
+pushes about M frames per second across all clients. A client's lag is its latest frame's
+receipt time minus the frame's `send_time_us`; the figure is the p99 of that over clients.
+
+This machine caps the test when its open-file limit is below N (the soft limit is first raised
+to the hard one) or connections fail; the result says so (`capped`, `cap_reason`). Clients'
+source addresses are spread over 127.0.0.1-127.0.0.250 when the target is on 127.0.0.0/8, so
+the ephemeral ports of one source address do not bound N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import math
+import resource
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import orjson
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from collectors.bench.market_data import (
+    OrderDriver,
+    close_all,
+    first_errors,
+    open_all,
+    seed_keys,
+    ws_url,
+)
+
+__all__ = ["WsConnectionsConfig", "raise_fd_limit", "run_ws_connections"]
+
+_FD_RESERVE = 64  # descriptors kept for the driver, the event loop and the interpreter
+_SOURCE_HOSTS = 250
+
+
+@dataclass(slots=True)
+class WsConnectionsConfig:
+    target: str
+    connections: int
+    duration: float
+    messages_per_second: float = 0.0
+    admin_key: str | None = None
+    symbol: str = "BTCUSD"
+    open_concurrency: int = 500
+    users: int = 4
+
+
+def raise_fd_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return (soft, hard) afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft, hard
+
+
+def _source_hosts(target: str) -> list[str] | None:
+    host = urlsplit(target).hostname or ""
+    try:
+        if ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8"):
+            return [f"127.0.0.{k}" for k in range(1, _SOURCE_HOSTS + 1)]
+    except ValueError:
+        pass
+    return None
+
+
+class _Holder:
+    """Counts per second of receipt and each client's latest lag (µs)."""
+
+    def __init__(self, n: int) -> None:
+        self.per_second: dict[int, int] = {}
+        self.received = 0
+        self.last_lag_us: list[int | None] = [None] * n
+        self.closed = 0
+        self.close_reasons: list[str] = []
+        self.start = time.monotonic()
+
+    async def read(self, index: int, ws: ClientConnection) -> None:
+        per_second = self.per_second
+        start = self.start
+        try:
+            async for raw in ws:
+                now_us = time.time_ns() // 1000
+                frame = orjson.loads(raw)
+                send_us = frame.get("send_time_us")
+                if send_us is None:
+                    continue
+                second = int(time.monotonic() - start)
+                per_second[second] = per_second.get(second, 0) + 1
+                self.received += 1
+                self.last_lag_us[index] = now_us - send_us
+            self.closed += 1
+        except ConnectionClosed as exc:
+            self.closed += 1
+            self.close_reasons.append(f"closed: {exc}")
+
+
+async def _run(cfg: WsConnectionsConfig) -> dict[str, Any]:
+    soft, hard = raise_fd_limit()
+    capped_reasons = []
+    wanted = cfg.connections
+    room = soft - _FD_RESERVE
+    if room < wanted:
+        capped_reasons.append(
+            f"the open-file limit ({soft}, hard {hard}) allows about {max(room, 0)} "
+            f"connections, fewer than {wanted}"
+        )
+        wanted = max(room, 1)
+    keys: list[str] = []
+    order_rate = 0.0
+    if cfg.messages_per_second > 0:
+        if not cfg.admin_key:
+            raise RuntimeError("--messages-per-second needs the exchange's admin key (--admin-key)")
+        keys = await seed_keys(cfg.target, cfg.admin_key, cfg.users, cfg.symbol)
+        order_rate = max(1.0, cfg.messages_per_second / wanted)
+    streams = [f"{cfg.symbol.lower()}@depth"]
+    open_start = time.perf_counter()
+    clients, errors = await open_all(
+        ws_url(cfg.target), streams, wanted, cfg.open_concurrency, _source_hosts(cfg.target)
+    )
+    open_seconds = time.perf_counter() - open_start
+    if not clients:
+        raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
+    if errors:
+        capped_reasons.append(f"{len(errors)} of {wanted} connections failed to open")
+    holder = _Holder(len(clients))
+    readers = [asyncio.create_task(holder.read(i, ws)) for i, ws in enumerate(clients)]
+    driver = OrderDriver(cfg.target, keys, order_rate, cfg.symbol) if keys else None
+    driving = asyncio.create_task(driver.run()) if driver else None
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(cfg.duration)
+    held = len(clients) - holder.closed
+    if driver is not None and driving is not None:
+        driver.stop()
+        await driving
+    measured = time.perf_counter() - wall0
+    cpu_pct = (time.process_time() - cpu0) / measured * 100
+    received = holder.received
+    await close_all(clients)
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+    if held < len(clients):
+        capped_reasons.append(f"{len(clients) - held} held connections were closed during the test")
+    lags = np.array([v for v in holder.last_lag_us if v is not None], dtype=np.float64)
+    whole = [c for s, c in holder.per_second.items() if s < math.floor(cfg.duration)]
+    warnings = []
+    if cpu_pct > 90:
+        warnings.append(f"the client itself was near its limit ({cpu_pct:.0f}% of a core)")
+    if cfg.messages_per_second and received / measured < 0.95 * cfg.messages_per_second:
+        warnings.append(
+            f"{received / measured:.0f} messages/s reached of {cfg.messages_per_second:g} asked"
+        )
+    if driver is not None and driver.errors:
+        warnings.append(f"{driver.errors} orders failed, first: {driver.first_error}")
+    return {
+        "target": cfg.target,
+        "requested": cfg.connections,
+        "attempted": wanted,
+        "opened": len(clients),
+        "failed": len(errors),
+        "held_at_end": held,
+        "open_seconds": round(open_seconds, 3),
+        "errors": first_errors(errors + holder.close_reasons),
+        "messages_received": received,
+        "messages_per_s": round(received / measured, 2),
+        "messages_per_s_peak": max(whole, default=0),
+        "target_messages_per_s": cfg.messages_per_second or None,
+        "orders": driver.figures() if driver else None,
+        "lag_ms": {
+            "clients_with_frames": int(lags.size),
+            "p50": round(float(np.percentile(lags, 50)) / 1000, 3) if lags.size else None,
+            "p99": round(float(np.percentile(lags, 99)) / 1000, 3) if lags.size else None,
+            "max": round(float(lags.max()) / 1000, 3) if lags.size else None,
+        },
+        "fd_limit": {"soft": soft, "hard": hard},
+        "capped": bool(capped_reasons),
+        "cap_reason": "; ".join(capped_reasons) or None,
+        "measured_seconds": round(measured, 3),
+        "client_cpu_pct": round(cpu_pct, 1),
+        "warnings": warnings,
+        "config": {
+            "connections": cfg.connections,
+            "duration": cfg.duration,
+            "messages_per_second": cfg.messages_per_second,
+            "order_rate": order_rate,
+            "symbol": cfg.symbol,
+        },
+    }
+
+
+def run_ws_connections(cfg: WsConnectionsConfig) -> dict[str, Any]:
+    """Run the connection test and return its figures (see the module docstring)."""
+    return asyncio.run(_run(cfg))
