@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
-from urllib.parse import urlsplit
 
 import click
 import orjson
 
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
 from collectors.bench.spec_output import spec_footer, spec_header
+from collectors.bench.target import check_target
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
 from pincex.errors import UsageFailure
@@ -19,17 +18,7 @@ __all__ = ["orders"]
 
 
 def _check_target(target: str, allow_remote: bool) -> str:
-    url = urlsplit(target)
-    if url.scheme != "http" or not url.hostname:
-        raise UsageFailure(f"--target must be an http:// URL, got {target!r}")
-    try:
-        loopback = ipaddress.ip_address(url.hostname).is_loopback
-    except ValueError:
-        loopback = url.hostname == "localhost"
-    if not loopback and not allow_remote:
-        raise UsageFailure(
-            f"{url.hostname} is not a loopback address; pass --allow-remote to load it"
-        )
+    check_target(target, allow_remote)
     return target.rstrip("/")
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -17,6 +15,7 @@ from collectors.bench.market_data import (
     run_market_data,
     spec_lines,
 )
+from collectors.bench.target import check_target
 from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connections
 from collectors.settings import get_settings
 from pincex.errors import UsageFailure
@@ -28,21 +27,7 @@ _MAX_DURATION = 3600.0
 
 
 def _check_target(target: str, allow_remote: bool) -> str:
-    url = urlsplit(target)
-    if url.scheme not in ("http", "https", "ws", "wss") or not url.hostname:
-        raise UsageFailure(f"--target must be an http:// or ws:// URL, got {target!r}")
-    try:
-        url.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise UsageFailure(f"--target has a bad port: {target!r}") from None
-    try:
-        loopback = ipaddress.ip_address(url.hostname).is_loopback
-    except ValueError:
-        loopback = url.hostname == "localhost"
-    if not loopback and not allow_remote:
-        raise UsageFailure(
-            f"{url.hostname} is not a loopback address; pass --allow-remote to load it"
-        )
+    check_target(target, allow_remote, ("http", "https", "ws", "wss"))
     base = http_base(target)
     try:
         httpx.get(base + "/", timeout=3)
@@ -56,6 +41,14 @@ def _check_counts(connections: int, duration: float) -> None:
         raise UsageFailure(f"--connections must be 1 to {_MAX_CONNECTIONS}, got {connections}")
     if not 0 < duration <= _MAX_DURATION:
         raise UsageFailure(f"--duration must be over 0 and at most {_MAX_DURATION:.0f} s")
+
+
+def _admin_key(given: str | None, needed: bool, what: str) -> str | None:
+    """The admin key from the option or the settings; a UsageFailure when needed and absent."""
+    key = given or get_settings().admin_key or None
+    if needed and not key:
+        raise UsageFailure(f"{what} needs --admin-key (or PINCEX_ADMIN_KEY)")
+    return key
 
 
 def _run(fn: Callable[[Any], dict[str, Any]], cfg: Any, as_json: bool) -> dict[str, Any]:
@@ -126,13 +119,10 @@ def market_data(
     order_rate: float,
 ) -> None:
     """Market data latency: clients on btcusd@ticker and @depth, receipt - event time per frame."""
-    settings = get_settings()
     _check_counts(connections, duration)
-    key = admin_key or settings.admin_key or None
-    if order_rate > 0 and not key:
-        raise UsageFailure("placing orders needs --admin-key (or PINCEX_ADMIN_KEY)")
+    key = _admin_key(admin_key, order_rate > 0, "placing orders")
     cfg = MarketDataConfig(
-        _check_target(target or settings.target, allow_remote),
+        _check_target(target or get_settings().target, allow_remote),
         connections,
         duration,
         key,
@@ -201,13 +191,10 @@ def ws_connections(
     messages_per_second: float,
 ) -> None:
     """WebSocket connection stress: open, hold and feed N btcusd@depth clients."""
-    settings = get_settings()
     _check_counts(connections, duration)
-    key = admin_key or settings.admin_key or None
-    if messages_per_second > 0 and not key:
-        raise UsageFailure("--messages-per-second needs --admin-key (or PINCEX_ADMIN_KEY)")
+    key = _admin_key(admin_key, messages_per_second > 0, "--messages-per-second")
     cfg = WsConnectionsConfig(
-        _check_target(target or settings.target, allow_remote),
+        _check_target(target or get_settings().target, allow_remote),
         connections,
         duration,
         messages_per_second,
