@@ -34,6 +34,8 @@ _KNOWN_FIELDS = frozenset(
     {"symbol", "side", "type", "timeInForce", "quantity", "price", "clientOrderId"}
 )
 _MAX_DIGITS = 40
+# Prices and sizes are stored as signed 64-bit integers of ticks and lots.
+_MAX_UNITS = 2**62 - 1
 
 
 class WireError(Exception):
@@ -104,16 +106,24 @@ def _units(value: Any, step: Decimal, decimals: int | None, name: str, code: str
                 frac = frac[:decimals]
             scale: int = 10**decimals
             units = int(whole) * scale + (int(frac.ljust(decimals, "0")) if decimals else 0)
-            if units <= 0:
-                raise WireError(code, f"{name} must be positive")
-            return units
+            return _bounded(units, name, code)
     number = _decimal(value, name)
     if number <= 0:
         raise WireError(code, f"{name} must be positive")
+    if number / step > _MAX_UNITS:
+        raise WireError(code, f"{name} {value} is too large")
     count, rest = divmod(number, step)
     if rest != 0:
         raise WireError(code, f"{name} {number} is not a multiple of {step}")
-    return int(Decimal(count))
+    return _bounded(int(Decimal(count)), name, code)
+
+
+def _bounded(units: int, name: str, code: str) -> int:
+    if units <= 0:
+        raise WireError(code, f"{name} must be positive")
+    if units > _MAX_UNITS:
+        raise WireError(code, f"{name} is too large")
+    return units
 
 
 def parse_order(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:

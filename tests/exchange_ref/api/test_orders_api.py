@@ -168,3 +168,21 @@ def test_deposits_that_would_overflow_64_bits_are_refused(live):
     )
     assert r.status_code == 400 and r.json()["code"] == "INVALID_FIELD"
     assert live.client.get("/health/live").status_code == 200
+
+
+def test_huge_or_tiny_numbers_are_refused_not_crashed(live):
+    alice = live.users(1)[0]
+    for quantity, price in [
+        (9.384938911952744e140, None),
+        ("1e30", 50000),
+        (1, "9" * 39),
+        (1, -5.3e-63),
+        (1e-300, 50000),
+    ]:
+        body = order("SELL", price, quantity)
+        if price is None:
+            body.update(type="MARKET")
+            body.pop("price")
+        r = live.client.post("/api/v1/orders", json=body, headers=key(alice))
+        assert r.status_code == 400, (quantity, price, r.text)
+        assert r.json()["code"] in {"INVALID_QUANTITY", "INVALID_PRICE", "INVALID_FIELD"}
