@@ -48,3 +48,15 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(autouse=True)
+def run_store_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test's default run store is a file under its tmp_path, never the repo's data/."""
+    from collectors.settings import get_settings
+
+    path = tmp_path / "runs.duckdb"
+    monkeypatch.setenv("PINCEX_STORE_PATH", str(path))
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()

@@ -95,6 +95,7 @@ class QuerySamples:
 
     durations_ms: list[float] = field(default_factory=list)
     rows: int = 0
+    starts_s: list[float] = field(default_factory=list)  # seconds from the phase's start
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class DbBenchResult:
     wall_s: float
     stopped_early: bool
     by_type: dict[str, QuerySamples]
+    started_at: float = 0.0  # wall-clock time the query phase started (epoch seconds)
+    client_cpu_pct: float = 0.0  # the benchmark process' CPU over the query phase, % of a core
 
     def as_dict(self) -> dict[str, Any]:
         types = {
@@ -125,6 +128,7 @@ class DbBenchResult:
                 "symbols": self.seed.symbols,
             },
             "wall_s": round(self.wall_s, 3),
+            "client_cpu_pct": round(self.client_cpu_pct, 1),
             "stopped_early": self.stopped_early,
             "overall": overall,
             "queries": types,
@@ -319,8 +323,11 @@ def run_queries(
     queries_per_connection: int,
     seed_value: int = 1,
     max_seconds: float = 300.0,
+    progress: Callable[[float, float], None] | None = None,
 ) -> tuple[dict[str, QuerySamples], float, bool]:
-    """Run the five queries from `connections` threads; (samples by type, wall s, stopped early)."""
+    """Run the five queries from `connections` threads; (samples by type, wall s, stopped early).
+
+    `progress(done, planned)` is called from the calling thread about four times a second."""
     if not info.user_ids or not info.symbols:
         raise ValueError("the database has no users or no orders to query")
     plans = _plans(store, info)
@@ -330,6 +337,8 @@ def run_queries(
     errors: list[BaseException] = []
     stopped = threading.Event()
     deadline = [0.0]
+    origin = [0.0]
+    done = [0] * connections
 
     def worker(index: int) -> None:
         rng = random.Random(seed_value * 1_000_003 + index)
@@ -351,7 +360,9 @@ def run_queries(
                 took = time.perf_counter() - started
                 sample = local[name]
                 sample.durations_ms.append(took * 1000)
+                sample.starts_s.append(started - origin[0])
                 sample.rows += len(rows)
+                done[index] += 1
         except threading.BrokenBarrierError:
             pass
         except BaseException as exc:  # re-raised by the caller
@@ -372,9 +383,14 @@ def run_queries(
     with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait()
     started = time.perf_counter()
+    origin[0] = started
     deadline[0] = started + max_seconds
+    planned = connections * queries_per_connection
     for thread in threads:
-        thread.join()
+        while thread.is_alive():
+            thread.join(0.25)
+            if progress is not None:
+                progress(sum(done), planned)
     wall = time.perf_counter() - started
     if errors:
         raise errors[0]
@@ -382,6 +398,7 @@ def run_queries(
     for local in results:
         for name, sample in local.items():
             merged[name].durations_ms.extend(sample.durations_ms)
+            merged[name].starts_s.extend(sample.starts_s)
             merged[name].rows += sample.rows
     return merged, wall, stopped.is_set()
 
@@ -398,6 +415,7 @@ def run_db_bench(
     seed_value: int = 1,
     max_seconds: float = 300.0,
     reuse: bool = False,
+    progress: Callable[[float, float], None] | None = None,
 ) -> DbBenchResult:
     """Create the schema, seed (or reuse) the data, and run the concurrent queries."""
     store = Store(url, pool_size=connections)
@@ -414,11 +432,21 @@ def run_db_bench(
             info = load_existing(store)
         else:
             info = seed(store, sizes or SeedSizes(), random.Random(seed_value))
+        started_at, cpu0 = time.time(), time.process_time()
         by_type, wall, stopped = run_queries(
-            store, info, connections, queries_per_connection, seed_value, max_seconds
+            store, info, connections, queries_per_connection, seed_value, max_seconds, progress
         )
+        cpu_pct = (time.process_time() - cpu0) / max(wall, 1e-9) * 100
     finally:
         store.close()
     return DbBenchResult(
-        store.backend, connections, queries_per_connection, info, wall, stopped, by_type
+        store.backend,
+        connections,
+        queries_per_connection,
+        info,
+        wall,
+        stopped,
+        by_type,
+        started_at,
+        cpu_pct,
     )

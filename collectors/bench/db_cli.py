@@ -11,7 +11,11 @@ import orjson
 import psycopg
 import sqlalchemy.exc
 
+from collectors.bench.cli_options import progress_bar, store_options, store_path_of
 from collectors.bench.db_bench import DbBenchRefused, SeedSizes, run_db_bench
+from collectors.bench.db_run import db_run
+from collectors.bench.runs import keep_run
+from collectors.store.store import StoreError
 from exchange_ref.storage import normalize_url
 from pincex.errors import UsageFailure
 
@@ -39,6 +43,7 @@ def _count(name: str, default: int, help_text: str) -> Callable[[_F], _F]:
     help="Stop the query phase after this long.",
 )  # fmt: skip
 @click.option("--reuse", is_flag=True, help="Benchmark the rows already in the database.")
+@store_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def db(
     url: str,
@@ -50,6 +55,10 @@ def db(
     seed_value: int,
     max_seconds: float,
     reuse: bool,
+    label: str,
+    tags: tuple[str, ...],
+    store_path: str | None,
+    no_store: bool,
     as_json: bool,
 ) -> None:
     """Database benchmark: seed users, balances, orders and trades, then run the spec's four
@@ -75,10 +84,19 @@ def db(
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     sizes = SeedSizes(users=seed_users, orders=seed_orders, trades=seed_trades)
+    keep_in = store_path_of(store_path, no_store)
     try:
-        result = run_db_bench(
-            url, connections, queries_per_connection, sizes, seed_value, max_seconds, reuse
-        )
+        with progress_bar(not as_json, "queries run") as progress:
+            result = run_db_bench(
+                url,
+                connections,
+                queries_per_connection,
+                sizes,
+                seed_value,
+                max_seconds,
+                reuse,
+                progress,
+            )
     except DbBenchRefused as exc:
         raise UsageFailure(str(exc)) from None
     except (
@@ -90,11 +108,23 @@ def db(
     ) as exc:
         raise UsageFailure(f"database {url}: {_reason(exc)}") from None
     doc = result.as_dict()
+    run, reasons = db_run(result, url, label, tags)
+    doc["trusted"] = not reasons
+    doc["trust_reasons"] = reasons
+    if keep_in is not None:
+        try:
+            doc["run_id"] = keep_run(keep_in, run)
+        except StoreError as exc:
+            raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
     if as_json:
         click.echo(orjson.dumps(doc).decode())
         return
+    if reasons:
+        click.echo("NOT TRUSTED: " + "; ".join(reasons))
     for line in summary_lines(doc):
         click.echo(line)
+    if "run_id" in doc:
+        click.echo(f"stored as run {doc['run_id']}")
 
 
 def _reason(exc: BaseException) -> str:

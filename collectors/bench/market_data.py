@@ -17,6 +17,7 @@ import time
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,7 +27,20 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from collectors.bench.orders import order_batches
+from collectors.bench.runs import (
+    Progress,
+    ServerWatch,
+    hold_for,
+    host_facts,
+    keep_run,
+    server_points,
+    server_summary,
+)
+from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.scrape import ScrapeResult
 from collectors.store import histograms
+from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
+from collectors.store.summarise import figures_from_histogram
 
 __all__ = [
     "MarketDataConfig",
@@ -56,6 +70,10 @@ class MarketDataConfig:
     symbol: str = "BTCUSD"
     open_concurrency: int = 200  # connections being opened at once
     users: int = 4
+    store_path: str | None = None  # the run store to keep the run in; None: not stored
+    label: str = "unlabelled"
+    tags: tuple[str, ...] = ()
+    scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
 
 
 def http_base(target: str) -> str:
@@ -258,6 +276,8 @@ class _Latencies:
 class _Counters:
     latencies: _Latencies = field(default_factory=_Latencies)
     per_stream: dict[str, int] = field(default_factory=dict)
+    per_second: dict[int, int] = field(default_factory=dict)  # frames by second of receipt
+    start_us: int = field(default_factory=lambda: time.time_ns() // 1000)
     gaps: int = 0
     clients_with_gaps: int = 0
     closed_early: int = 0
@@ -266,6 +286,8 @@ class _Counters:
 async def _read(ws: ClientConnection, counters: _Counters) -> None:
     latencies = counters.latencies
     per_stream = counters.per_stream
+    per_second = counters.per_second
+    start_us = counters.start_us
     last_u: int | None = None
     gaps = 0
     try:
@@ -277,6 +299,8 @@ async def _read(ws: ClientConnection, counters: _Counters) -> None:
                 continue
             latencies.add(now_us - frame["event_time_us"])
             per_stream[stream] = per_stream.get(stream, 0) + 1
+            second = (now_us - start_us) // 1_000_000
+            per_second[second] = per_second.get(second, 0) + 1
             if stream.endswith("@depth"):
                 data = frame["data"]
                 if last_u is not None and data["U"] != last_u + 1:
@@ -332,7 +356,7 @@ def first_errors(errors: list[str], limit: int = 3) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:limit])
 
 
-async def _run(cfg: MarketDataConfig) -> dict[str, Any]:
+async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, Any]:
     keys: list[str] = []
     if cfg.order_rate > 0:
         if not cfg.admin_key:
@@ -349,16 +373,19 @@ async def _run(cfg: MarketDataConfig) -> dict[str, Any]:
         raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
     counters = _Counters()
     readers = [asyncio.create_task(_read(ws, counters)) for ws in clients]
+    watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
     driver = OrderDriver(cfg.target, keys, cfg.order_rate, cfg.symbol) if keys else None
     driving = asyncio.create_task(driver.run()) if driver else None
+    started_at = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.sleep(cfg.duration)
+    await hold_for(cfg.duration, progress)
     if driver is not None and driving is not None:
         driver.stop()
         await driving
     await asyncio.sleep(0.5)  # frames of the last orders still on their way
     measured = time.perf_counter() - wall0
     cpu_pct = (time.process_time() - cpu0) / measured * 100
+    server = await asyncio.to_thread(watch.stop)
     held = len(clients) - counters.closed_early
     await close_all(clients)
     for task in readers:
@@ -368,16 +395,22 @@ async def _run(cfg: MarketDataConfig) -> dict[str, Any]:
     warnings = []
     if errors:
         warnings.append(f"{len(errors)} connections failed to open, first: {errors[0]}")
-    if cpu_pct > 90:
-        warnings.append(
-            f"the client itself was near its limit ({cpu_pct:.0f}% of a core): latency includes "
-            "its own queueing"
-        )
     if counters.latencies.negative:
         warnings.append(f"{counters.latencies.negative} frames arrived before their event time")
     if driver is not None and driver.errors:
         warnings.append(f"{driver.errors} orders failed, first: {driver.first_error}")
-    return {
+    if server is not None and server.partial:
+        warnings.append(f"server side partial: {server.reason}")
+    reasons = trust_reasons(
+        TrustInputs(
+            generator_cpu_pct=cpu_pct,
+            target_rate=cfg.order_rate if driver is not None else 0.0,
+            achieved_rate=driver.sent / driver.elapsed if driver and driver.elapsed else 0.0,
+            samples=received,
+            error_rate=(len(errors) + counters.closed_early) / max(cfg.connections, 1),
+        )
+    )
+    out: dict[str, Any] = {
         "target": cfg.target,
         "connections": {
             "requested": cfg.connections,
@@ -395,6 +428,8 @@ async def _run(cfg: MarketDataConfig) -> dict[str, Any]:
         "orders": driver.figures() if driver else None,
         "measured_seconds": round(measured, 3),
         "client_cpu_pct": round(cpu_pct, 1),
+        "trusted": not reasons,
+        "trust_reasons": reasons,
         "warnings": warnings,
         "config": {
             "connections": cfg.connections,
@@ -404,11 +439,76 @@ async def _run(cfg: MarketDataConfig) -> dict[str, Any]:
             "streams": streams,
         },
     }
+    if server is not None:
+        out["server"] = server_summary(server)
+    if cfg.store_path is not None:
+        run = _build_run(cfg, out, counters, started_at, measured, server)
+        out["run_id"] = keep_run(cfg.store_path, run)
+    return out
 
 
-def run_market_data(cfg: MarketDataConfig) -> dict[str, Any]:
-    """Run the benchmark and return its figures (see the module docstring)."""
-    return asyncio.run(_run(cfg))
+def _build_run(
+    cfg: MarketDataConfig,
+    out: dict[str, Any],
+    counters: _Counters,
+    started_at: float,
+    measured: float,
+    server: ScrapeResult | None,
+) -> Run:
+    """The run as the store keeps it: one summary over every frame, its latency histogram,
+    frames per second of receipt, and the server's side of the same seconds."""
+    latencies = counters.latencies
+    latencies.flush()
+    name = "+".join(out["config"]["streams"])
+    figures = figures_from_histogram(
+        latencies.histogram, latencies.total_us / latencies.count / 1000 if latencies.count else 0.0
+    )
+    conns = out["connections"]
+    summary = Summary(
+        name=name,
+        count=latencies.count,
+        errors=conns["failed"] + counters.closed_early,
+        throughput_per_s=latencies.count / measured,
+        latency=figures,
+    )
+    series = [
+        Point("client", "messages_per_s", float(second), float(count))
+        for second, count in sorted(counters.per_second.items())
+        if second >= 0
+    ]
+    per_stream = ", ".join(f"{k} {v}" for k, v in out["messages_per_stream"].items()) or "none"
+    orders = out["orders"]
+    notes = (
+        f"{conns['opened']} of {conns['requested']} connections opened, {conns['held_at_end']} "
+        f"held at the end; messages per stream: {per_stream}; depth gaps {counters.gaps} on "
+        f"{counters.clients_with_gaps} clients"
+        + (f"; {orders['ok']} orders placed at {orders['achieved_rate']}/s" if orders else "")
+    )
+    started = datetime.fromtimestamp(started_at, tz=UTC)
+    return Run(
+        id=new_run_id(),
+        kind="market-data",
+        profile=f"{cfg.connections} connections",
+        target=cfg.target,
+        label=cfg.label,
+        started_at=started,
+        ended_at=started + timedelta(seconds=measured),
+        status="partial" if server is not None and server.partial else "complete",
+        config=dict(out["config"]),
+        host=host_facts(generator_cpu_pct=out["client_cpu_pct"]),
+        tags=list(cfg.tags),
+        summaries=[summary],
+        series=series + server_points(server),
+        histograms=[Histogram(name, "latency", histograms.encode(latencies.histogram))],
+        trusted=out["trusted"],
+        warnings=[*out["trust_reasons"], *out["warnings"]],
+        notes=notes,
+    )
+
+
+def run_market_data(cfg: MarketDataConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the benchmark, keep its run when asked, and return its figures (module docstring)."""
+    return asyncio.run(_run(cfg, progress))
 
 
 def spec_lines(result: dict[str, Any]) -> list[str]:

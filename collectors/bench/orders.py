@@ -8,8 +8,6 @@ order bodies are posted without keys and measured the same way.
 
 from __future__ import annotations
 
-import os
-import platform
 import random
 import time
 from collections.abc import Callable
@@ -22,10 +20,17 @@ import numpy as np
 import orjson
 
 from collectors.bench.httpload import LoadResult, Request, Sample, run_load, run_open_model
+from collectors.bench.runs import (
+    ServerWatch,
+    figures_ms,
+    host_facts,
+    keep_run,
+    server_points,
+    server_summary,
+)
 from collectors.bench.trust import TrustInputs, trust_reasons
-from collectors.scrape import DirectScrape, Scraper, ScrapeResult
-from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary, new_run_id
-from collectors.store.store import RunStore
+from collectors.scrape import ScrapeResult
+from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
 from collectors.store.summarise import summarise
 
 __all__ = ["OrdersConfig", "order_batches", "run_orders_benchmark"]
@@ -93,18 +98,6 @@ def endpoint(cfg: OrdersConfig) -> str:
     return "POST /api/v1/orders/batch" if cfg.batch_size else "POST /api/v1/orders"
 
 
-def _figures(f: LatencyFigures) -> dict[str, float]:
-    return {
-        "mean": round(f.mean_ms, 3),
-        "p50": round(f.p50_ms, 3),
-        "p90": round(f.p90_ms, 3),
-        "p95": round(f.p95_ms, 3),
-        "p99": round(f.p99_ms, 3),
-        "p999": round(f.p999_ms, 3),
-        "max": round(f.max_ms, 3),
-    }
-
-
 def _seed_users(cfg: OrdersConfig) -> list[str]:
     if not cfg.admin_key:
         return []
@@ -140,11 +133,7 @@ def run_orders_benchmark(
             return Request("POST", "/api/v1/orders/batch", orjson.dumps(batches[i]), headers)
         return Request("POST", "/api/v1/orders", orjson.dumps(batches[i][0]), headers)
 
-    scraper = None
-    source = None
-    if cfg.scrape_interval > 0:
-        source = DirectScrape(cfg.target)
-        scraper = Scraper(source, interval=cfg.scrape_interval).start()
+    watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     result = run_load(
         run_open_model(
@@ -158,46 +147,30 @@ def run_orders_benchmark(
         )
     )
     cpu_pct = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9) * 100
-    server = scraper.stop() if scraper is not None else None
-    if source is not None:
-        source.close()
+    server = watch.stop()
     figures, summary, hists = summarize(cfg, result, requests_count, cpu_pct)
     if server is not None:
-        figures["server"] = _server_summary(server)
+        figures["server"] = server_summary(server)
         if server.partial:
             figures["warnings"].append(f"server side partial: {server.reason}")
     if cfg.store_path is not None:
         run = build_run(cfg, result, figures, summary, hists, server)
-        figures["run_id"] = store_run(cfg, run)
+        figures["run_id"] = keep_run(cfg.store_path, run)
     return figures
 
 
-def _server_summary(server: ScrapeResult) -> dict[str, Any]:
-    """What the target's /metrics said during the run: scrapes, problems, series medians."""
-    medians = {}
-    for name in (
-        "order_processing_p95_ms",
-        "order_processing_p99_ms",
-        "orders_per_s",
-        "cpu_percent",
-        "memory_rss_bytes",
-        "queue_depth",
-        "event_loop_lag_p99_ms",
-    ):
-        values = [v for _, v in server.series(name)]
-        if values:
-            medians[name] = round(float(np.median(values)), 3)
-    return {
-        "scrapes": server.scrapes,
-        "failed_scrapes": server.failed_scrapes,
-        "partial": server.partial,
-        "reason": server.reason,
-        "median_per_second": medians,
-    }
+def _orders_in(sample: Sample, batch_size: int) -> int:
+    """Orders a successful answer accepted (a batch's `successful` list, or the one order)."""
+    if not 200 <= sample.status < 300:
+        return 0
+    if not batch_size:
+        return 1
+    return len(orjson.loads(sample.body).get("successful", []))
 
 
-def per_second_series(result: LoadResult) -> list[Point]:
-    """Client-side series per second of due time: requests, errors, p99 latency from due."""
+def per_second_series(result: LoadResult, batch_size: int = 0) -> list[Point]:
+    """Client-side series per second of due time: requests, errors, orders accepted, p99
+    latency from the due time."""
     by_second: dict[int, list[Sample]] = {}
     for sample in result.samples:
         by_second.setdefault(int(sample.due), []).append(sample)
@@ -207,6 +180,8 @@ def per_second_series(result: LoadResult) -> list[Point]:
         errors = sum(1 for g in group if not 200 <= g.status < 300)
         points.append(Point("client", "requests_per_s", float(second), float(len(group))))
         points.append(Point("client", "errors_per_s", float(second), float(errors)))
+        orders = sum(_orders_in(g, batch_size) for g in group)
+        points.append(Point("client", "orders_per_s", float(second), float(orders)))
         points.append(
             Point("client", "latency_p99_ms", float(second), float(np.percentile(lat, 99)))
         )
@@ -233,25 +208,14 @@ def build_run(
         ended_at=started + timedelta(seconds=result.elapsed),
         status="complete" if figures["requests"] and not (server and server.partial) else "partial",
         config=dict(figures["config"]),
-        host={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "hostname": platform.node(),
-            "kernel": platform.release(),
-            "generator_cpu_pct": figures["generator_cpu_pct"],
-        },
+        host=host_facts(generator_cpu_pct=figures["generator_cpu_pct"]),
         tags=list(cfg.tags),
         summaries=[summary],
-        series=per_second_series(result) + (server.points if server is not None else []),
+        series=per_second_series(result, cfg.batch_size) + server_points(server),
         histograms=hists,
         trusted=figures["trusted"],
         warnings=[*figures["trust_reasons"], *figures["warnings"]],
     )
-
-
-def store_run(cfg: OrdersConfig, run: Run) -> str:
-    assert cfg.store_path is not None
-    return RunStore(cfg.store_path).write(run)
 
 
 def summarize(
@@ -314,8 +278,8 @@ def summarize(
         "achieved_rate": round(len(samples) / measured, 2),
         "throughput_rps": round(len(ok) / measured, 2),
         "orders_per_s": round(orders_ok / measured, 2),
-        "latency_ms": _figures(latency_summary.latency),
-        "service_time_ms": _figures(service),
+        "latency_ms": figures_ms(latency_summary.latency),
+        "service_time_ms": figures_ms(service),
         "trusted": not reasons,
         "trust_reasons": reasons,
         "warnings": warnings,

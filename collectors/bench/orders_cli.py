@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 import orjson
 
+from collectors.bench.cli_options import (
+    progress_bar,
+    scrape_option,
+    store_options,
+    store_path_of,
+)
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
 from collectors.bench.spec_output import spec_footer, spec_header
 from collectors.bench.target import check_target
@@ -56,27 +60,8 @@ def _check_target(target: str, allow_remote: bool) -> str:
 )
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="allow a target that is not on loopback")
-@click.option(
-    "--label",
-    default="unlabelled",
-    show_default=True,
-    help="version label of the system under test, kept with the run",
-)
-@click.option("--tag", "tags", multiple=True, help="a tag kept with the run (repeatable)")
-@click.option(
-    "--store",
-    "store_path",
-    default=None,
-    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
-)
-@click.option("--no-store", is_flag=True, help="do not keep the run in the run store")
-@click.option(
-    "--scrape-interval",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="seconds between scrapes of the target's /metrics (0: do not scrape)",
-)
+@store_options
+@scrape_option
 @click.option(
     "--spec-output",
     is_flag=True,
@@ -112,7 +97,7 @@ def orders(
         connections,
         admin_key or settings.admin_key or None,
         seed=seed,
-        store_path=None if no_store else (store_path or settings.store_path),
+        store_path=store_path_of(store_path, no_store),
         label=label,
         tags=tags,
         scrape_interval=scrape_interval,
@@ -122,25 +107,9 @@ def orders(
     if spec_output:
         for line in spec_header(rate, duration, cfg.symbol):
             click.echo(line)
-    bar = None
-    if not (as_json or spec_output):
-        bar = click.progressbar(
-            length=1, label="requests answered", file=sys.stderr, show_eta=False, show_percent=True
-        )
-    last = [0]
-
-    def progress(done: int, planned: int) -> None:
-        if bar is not None:
-            bar.length = planned
-            bar.update(done - last[0])
-            last[0] = done
-
     try:
-        if bar is not None:
-            with bar:
-                result = run_orders_benchmark(cfg, progress)
-        else:
-            result = run_orders_benchmark(cfg)
+        with progress_bar(not (as_json or spec_output), "requests answered") as progress:
+            result = run_orders_benchmark(cfg, progress)
     except StoreError as exc:
         raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
     except (OSError, RuntimeError) as exc:

@@ -14,6 +14,7 @@ class TrustInputs:
     achieved_rate: float  # requests per second sent
     samples: int  # latency samples behind the percentiles
     error_rate: float  # 0..1
+    percentiles_claimed: bool = True  # False: the run reports no latency percentile
 
 
 def trust_reasons(t: TrustInputs) -> list[str]:
@@ -29,7 +30,9 @@ def trust_reasons(t: TrustInputs) -> list[str]:
             f"the achieved rate {t.achieved_rate:.1f}/s is below 95% of the target "
             f"{t.target_rate:.1f}/s"
         )
-    if t.samples < 1_000:
+    if not t.percentiles_claimed:
+        pass
+    elif t.samples < 1_000:
         reasons.append(f"only {t.samples} samples: too few for a p99 (needs 1,000)")
     elif t.samples < 10_000:
         reasons.append(f"only {t.samples} samples: too few for a p99.9 (needs 10,000)")

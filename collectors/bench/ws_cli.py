@@ -9,6 +9,12 @@ import click
 import httpx
 import orjson
 
+from collectors.bench.cli_options import (
+    progress_bar,
+    scrape_option,
+    store_options,
+    store_path_of,
+)
 from collectors.bench.market_data import (
     MarketDataConfig,
     http_base,
@@ -18,6 +24,7 @@ from collectors.bench.market_data import (
 from collectors.bench.target import check_target
 from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connections
 from collectors.settings import get_settings
+from collectors.store.store import StoreError
 from pincex.errors import UsageFailure
 
 __all__ = ["market_data", "ws_connections"]
@@ -51,16 +58,29 @@ def _admin_key(given: str | None, needed: bool, what: str) -> str | None:
     return key
 
 
-def _run(fn: Callable[[Any], dict[str, Any]], cfg: Any, as_json: bool) -> dict[str, Any]:
+def _run(fn: Callable[..., dict[str, Any]], cfg: Any, as_json: bool) -> dict[str, Any]:
     if not as_json:
         click.echo(
             f"opening {cfg.connections} connections to {cfg.target}, then {cfg.duration:g} s ...",
             err=True,
         )
     try:
-        return fn(cfg)
+        with progress_bar(not as_json, "seconds measured") as progress:
+            return fn(cfg, progress)
+    except StoreError as exc:
+        raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
     except (OSError, RuntimeError) as exc:
         raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
+
+
+def _trust_lines(result: dict[str, Any]) -> None:
+    if not result["trusted"]:
+        click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
+
+
+def _stored_line(result: dict[str, Any]) -> None:
+    if "run_id" in result:
+        click.echo(f"stored as run {result['run_id']}")
 
 
 def _target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,6 +99,8 @@ def _target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--symbol", default="BTCUSD", show_default=True),
             click.option("--allow-remote", is_flag=True, help="allow a target not on loopback"),
             click.option("--json", "as_json", is_flag=True, help="print one JSON object"),
+            store_options,
+            scrape_option,
         ]
     ):
         fn = option(fn)
@@ -117,6 +139,11 @@ def market_data(
     connections: int,
     duration: float,
     order_rate: float,
+    label: str,
+    tags: tuple[str, ...],
+    store_path: str | None,
+    no_store: bool,
+    scrape_interval: float,
 ) -> None:
     """Market data latency: clients on btcusd@ticker and @depth, receipt - event time per frame."""
     _check_counts(connections, duration)
@@ -128,11 +155,16 @@ def market_data(
         key,
         order_rate,
         symbol.upper(),
+        store_path=store_path_of(store_path, no_store),
+        label=label,
+        tags=tags,
+        scrape_interval=scrape_interval,
     )
     result = _run(run_market_data, cfg, as_json)
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return
+    _trust_lines(result)
     conns = result["connections"]
     lat = result["latency_ms"]
     click.echo("Starting market data latency benchmark...")
@@ -155,6 +187,7 @@ def market_data(
         click.echo(f"orders: {o['ok']} placed at {o['achieved_rate']}/s, {o['errors']} errors")
     for w in result["warnings"]:
         click.echo(f"warning: {w}")
+    _stored_line(result)
 
 
 @click.command("ws-connections")
@@ -189,6 +222,11 @@ def ws_connections(
     connections: int,
     duration: float,
     messages_per_second: float,
+    label: str,
+    tags: tuple[str, ...],
+    store_path: str | None,
+    no_store: bool,
+    scrape_interval: float,
 ) -> None:
     """WebSocket connection stress: open, hold and feed N btcusd@depth clients."""
     _check_counts(connections, duration)
@@ -200,11 +238,16 @@ def ws_connections(
         messages_per_second,
         key,
         symbol.upper(),
+        store_path=store_path_of(store_path, no_store),
+        label=label,
+        tags=tags,
+        scrape_interval=scrape_interval,
     )
     result = _run(run_ws_connections, cfg, as_json)
     if as_json:
         click.echo(orjson.dumps(result).decode())
         return
+    _trust_lines(result)
     click.echo(
         f"connections: {result['opened']} opened of {result['attempted']} attempted "
         f"({result['requested']} requested), {result['failed']} failed, "
@@ -226,3 +269,4 @@ def ws_connections(
         click.echo(f"CAPPED by this machine: {result['cap_reason']}")
     for w in result["warnings"]:
         click.echo(f"warning: {w}")
+    _stored_line(result)

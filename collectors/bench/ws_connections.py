@@ -19,7 +19,8 @@ import ipaddress
 import math
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +37,19 @@ from collectors.bench.market_data import (
     seed_keys,
     ws_url,
 )
+from collectors.bench.runs import (
+    Progress,
+    ServerWatch,
+    hold_for,
+    host_facts,
+    keep_run,
+    server_points,
+    server_summary,
+)
+from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.scrape import ScrapeResult
+from collectors.store.model import Point, Run, new_run_id
+from collectors.store.summarise import summarise
 
 __all__ = ["WsConnectionsConfig", "raise_fd_limit", "run_ws_connections"]
 
@@ -53,6 +67,10 @@ class WsConnectionsConfig:
     symbol: str = "BTCUSD"
     open_concurrency: int = 500
     users: int = 4
+    store_path: str | None = None  # the run store to keep the run in; None: not stored
+    label: str = "unlabelled"
+    tags: tuple[str, ...] = ()
+    scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
 
 
 def raise_fd_limit() -> tuple[int, int]:
@@ -108,7 +126,7 @@ class _Holder:
             self.close_reasons.append(f"closed: {exc}")
 
 
-async def _run(cfg: WsConnectionsConfig) -> dict[str, Any]:
+async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str, Any]:
     soft, hard = raise_fd_limit()
     capped_reasons = []
     wanted = cfg.connections
@@ -138,16 +156,19 @@ async def _run(cfg: WsConnectionsConfig) -> dict[str, Any]:
         capped_reasons.append(f"{len(errors)} of {wanted} connections failed to open")
     holder = _Holder(len(clients))
     readers = [asyncio.create_task(holder.read(i, ws)) for i, ws in enumerate(clients)]
+    watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
     driver = OrderDriver(cfg.target, keys, order_rate, cfg.symbol) if keys else None
     driving = asyncio.create_task(driver.run()) if driver else None
+    started_at = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.sleep(cfg.duration)
+    await hold_for(cfg.duration, progress)
     held = len(clients) - holder.closed
     if driver is not None and driving is not None:
         driver.stop()
         await driving
     measured = time.perf_counter() - wall0
     cpu_pct = (time.process_time() - cpu0) / measured * 100
+    server = await asyncio.to_thread(watch.stop)
     received = holder.received
     await close_all(clients)
     for task in readers:
@@ -158,15 +179,21 @@ async def _run(cfg: WsConnectionsConfig) -> dict[str, Any]:
     lags = np.array([v for v in holder.last_lag_us if v is not None], dtype=np.float64)
     whole = [c for s, c in holder.per_second.items() if s < math.floor(cfg.duration)]
     warnings = []
-    if cpu_pct > 90:
-        warnings.append(f"the client itself was near its limit ({cpu_pct:.0f}% of a core)")
-    if cfg.messages_per_second and received / measured < 0.95 * cfg.messages_per_second:
-        warnings.append(
-            f"{received / measured:.0f} messages/s reached of {cfg.messages_per_second:g} asked"
-        )
     if driver is not None and driver.errors:
         warnings.append(f"{driver.errors} orders failed, first: {driver.first_error}")
-    return {
+    if server is not None and server.partial:
+        warnings.append(f"server side partial: {server.reason}")
+    reasons = trust_reasons(
+        TrustInputs(
+            generator_cpu_pct=cpu_pct,
+            target_rate=cfg.messages_per_second,
+            achieved_rate=received / measured,
+            samples=int(lags.size),
+            error_rate=0.0,
+            percentiles_claimed=cfg.messages_per_second > 0,
+        )
+    )
+    out: dict[str, Any] = {
         "target": cfg.target,
         "requested": cfg.connections,
         "attempted": wanted,
@@ -191,6 +218,8 @@ async def _run(cfg: WsConnectionsConfig) -> dict[str, Any]:
         "cap_reason": "; ".join(capped_reasons) or None,
         "measured_seconds": round(measured, 3),
         "client_cpu_pct": round(cpu_pct, 1),
+        "trusted": not reasons,
+        "trust_reasons": reasons,
         "warnings": warnings,
         "config": {
             "connections": cfg.connections,
@@ -200,8 +229,70 @@ async def _run(cfg: WsConnectionsConfig) -> dict[str, Any]:
             "symbol": cfg.symbol,
         },
     }
+    if server is not None:
+        out["server"] = server_summary(server)
+    if cfg.store_path is not None:
+        run = _build_run(cfg, out, holder, lags, started_at, measured, server)
+        out["run_id"] = keep_run(cfg.store_path, run)
+    return out
 
 
-def run_ws_connections(cfg: WsConnectionsConfig) -> dict[str, Any]:
-    """Run the connection test and return its figures (see the module docstring)."""
-    return asyncio.run(_run(cfg))
+def _build_run(
+    cfg: WsConnectionsConfig,
+    out: dict[str, Any],
+    holder: _Holder,
+    lags_us: np.ndarray[Any, Any],
+    started_at: float,
+    measured: float,
+    server: ScrapeResult | None,
+) -> Run:
+    """The run as the store keeps it: held connections, frames per second, the lag of each
+    connection's latest frame as a histogram, and the server's side of the same seconds."""
+    name = f"{cfg.symbol.lower()}@depth connections"
+    summary, hists = summarise(
+        name,
+        lags_us,
+        None,
+        errors=out["failed"] + (out["opened"] - out["held_at_end"]),
+        duration_s=measured,
+    )
+    summary = replace(
+        summary, count=out["messages_received"], throughput_per_s=out["messages_per_s"]
+    )
+    series = [
+        Point("client", "messages_per_s", float(second), float(count))
+        for second, count in sorted(holder.per_second.items())
+    ]
+    notes = (
+        f"{out['opened']} of {out['requested']} connections opened ({out['attempted']} attempted),"
+        f" {out['held_at_end']} held at the end, opened in {out['open_seconds']} s; "
+        f"open-file limit {out['fd_limit']['soft']}"
+        + (f"; CAPPED: {out['cap_reason']}" if out["capped"] else "")
+    )
+    started = datetime.fromtimestamp(started_at, tz=UTC)
+    return Run(
+        id=new_run_id(),
+        kind="ws-connections",
+        profile=f"{cfg.connections} connections",
+        target=cfg.target,
+        label=cfg.label,
+        started_at=started,
+        ended_at=started + timedelta(seconds=measured),
+        status="partial" if server is not None and server.partial else "complete",
+        config=dict(out["config"]),
+        host=host_facts(generator_cpu_pct=out["client_cpu_pct"], fd_limit=out["fd_limit"]),
+        tags=list(cfg.tags),
+        summaries=[summary],
+        series=series + server_points(server),
+        histograms=hists,
+        trusted=out["trusted"],
+        warnings=[*out["trust_reasons"], *out["warnings"]],
+        notes=notes,
+    )
+
+
+def run_ws_connections(
+    cfg: WsConnectionsConfig, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run the connection test, keep its run when asked, and return its figures."""
+    return asyncio.run(_run(cfg, progress))

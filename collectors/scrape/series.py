@@ -248,6 +248,21 @@ def _database_series(s0: Snapshot, s1: Snapshot) -> dict[str, float]:
     return out
 
 
+def _websocket_series(s0: Snapshot, s1: Snapshot) -> dict[str, float]:
+    out: dict[str, float] = {}
+    held = _gauge_sum(s1, "pincex_websocket_connections")
+    if held is not None:
+        out["ws_connections"] = held
+    for series, metric in (
+        ("ws_messages_sent_per_s", "pincex_websocket_messages_sent_total"),
+        ("ws_messages_dropped_per_s", "pincex_websocket_messages_dropped_total"),
+    ):
+        rate = counter_rate(s0, s1, metric)
+        if rate is not None:
+            out[series] = rate
+    return out
+
+
 def server_series(s0: Snapshot, s1: Snapshot) -> dict[str, float]:
     """Every server-side series over the interval from scrape `s0` to scrape `s1`.
 
@@ -262,4 +277,5 @@ def server_series(s0: Snapshot, s1: Snapshot) -> dict[str, float]:
     out.update(_order_rates(s0, s1))
     out.update(_process_series(s0, s1))
     out.update(_database_series(s0, s1))
+    out.update(_websocket_series(s0, s1))
     return out

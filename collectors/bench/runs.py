@@ -1,0 +1,139 @@
+"""What every benchmark does around its measurement: watch the server, describe the host,
+keep the run.
+
+    watch = ServerWatch(target, interval=1.0).start()   # scrapes the target's /metrics
+    ...                                                 # drive load
+    server = watch.stop()                               # ScrapeResult, or None when not watched
+    run = Run(..., host=host_facts(generator_cpu_pct=cpu), series=client + server_points(server))
+    run_id = keep_run(store_path, run)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from collectors.scrape import DirectScrape, Scraper, ScrapeResult
+from collectors.store.model import LatencyFigures, Point, Run
+from collectors.store.store import RunStore
+
+__all__ = [
+    "Progress",
+    "ServerWatch",
+    "figures_ms",
+    "hold_for",
+    "host_facts",
+    "keep_run",
+    "server_points",
+    "server_summary",
+]
+
+Progress = Callable[[float, float], None]  # (done, total): requests answered, seconds held
+
+_SUMMARY_SERIES = (
+    "order_processing_p95_ms",
+    "order_processing_p99_ms",
+    "orders_per_s",
+    "cpu_percent",
+    "memory_rss_bytes",
+    "queue_depth",
+    "event_loop_lag_p99_ms",
+    "ws_connections",
+)
+
+
+class ServerWatch:
+    """Scrape the target's /metrics every `interval` seconds while a benchmark runs.
+
+    An interval of 0 watches nothing (`stop()` then returns None). A target that does not answer
+    never fails the benchmark: the result is marked partial with the reason.
+    """
+
+    def __init__(self, target: str, interval: float = 1.0) -> None:
+        self.target = target
+        self.interval = interval
+        self._source: DirectScrape | None = None
+        self._scraper: Scraper | None = None
+
+    def start(self) -> ServerWatch:
+        if self.interval > 0:
+            self._source = DirectScrape(self.target)
+            self._scraper = Scraper(self._source, interval=self.interval).start()
+        return self
+
+    def stop(self) -> ScrapeResult | None:
+        if self._scraper is None:
+            return None
+        result = self._scraper.stop()
+        if self._source is not None:
+            self._source.close()
+        self._scraper = self._source = None
+        return result
+
+
+def server_points(server: ScrapeResult | None) -> list[Point]:
+    """The server-side points of a watch, or none."""
+    return [] if server is None else list(server.points)
+
+
+def server_summary(server: ScrapeResult) -> dict[str, Any]:
+    """What the target's /metrics said during the run: scrapes, problems, series medians."""
+    medians = {}
+    for name in _SUMMARY_SERIES:
+        values = [v for _, v in server.series(name)]
+        if values:
+            medians[name] = round(float(np.median(values)), 3)
+    return {
+        "scrapes": server.scrapes,
+        "failed_scrapes": server.failed_scrapes,
+        "partial": server.partial,
+        "reason": server.reason,
+        "median_per_second": medians,
+    }
+
+
+def host_facts(**extra: Any) -> dict[str, Any]:
+    """The machine the generator ran on, plus the benchmark's own facts (its CPU, limits)."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "hostname": platform.node(),
+        "kernel": platform.release(),
+        **extra,
+    }
+
+
+def figures_ms(f: LatencyFigures) -> dict[str, float]:
+    """A view's figures as the benchmarks print them (ms, 3 decimals)."""
+    return {
+        "mean": round(f.mean_ms, 3),
+        "p50": round(f.p50_ms, 3),
+        "p90": round(f.p90_ms, 3),
+        "p95": round(f.p95_ms, 3),
+        "p99": round(f.p99_ms, 3),
+        "p999": round(f.p999_ms, 3),
+        "max": round(f.max_ms, 3),
+    }
+
+
+def keep_run(store_path: str, run: Run) -> str:
+    """Write the run to the store at `store_path` (a `StoreError` says why it could not)."""
+    return RunStore(store_path).write(run)
+
+
+async def hold_for(seconds: float, progress: Progress | None = None, tick: float = 0.5) -> None:
+    """Sleep `seconds`, telling `progress(elapsed, seconds)` every `tick` seconds."""
+    start = time.monotonic()
+    while True:
+        elapsed = time.monotonic() - start
+        if progress is not None:
+            progress(min(elapsed, seconds), seconds)
+        if elapsed >= seconds:
+            return
+        await asyncio.sleep(min(tick, seconds - elapsed))
