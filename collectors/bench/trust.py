@@ -14,7 +14,7 @@ class TrustInputs:
     achieved_rate: float  # requests per second sent
     samples: int  # latency samples behind the percentiles
     error_rate: float  # 0..1
-    percentiles_claimed: bool = True  # False: the run reports no latency percentile
+    highest_claimed: float | None = 99.9  # the highest percentile the run reports; None: none
 
 
 def trust_reasons(t: TrustInputs) -> list[str]:
@@ -30,11 +30,11 @@ def trust_reasons(t: TrustInputs) -> list[str]:
             f"the achieved rate {t.achieved_rate:.1f}/s is below 95% of the target "
             f"{t.target_rate:.1f}/s"
         )
-    if not t.percentiles_claimed:
+    if t.highest_claimed is None:
         pass
-    elif t.samples < 1_000:
+    elif t.samples < 1_000 and t.highest_claimed >= 99:
         reasons.append(f"only {t.samples} samples: too few for a p99 (needs 1,000)")
-    elif t.samples < 10_000:
+    elif t.samples < 10_000 and t.highest_claimed >= 99.9:
         reasons.append(f"only {t.samples} samples: too few for a p99.9 (needs 10,000)")
     if t.error_rate > 0.01:
         reasons.append(f"the target answered {t.error_rate:.1%} of requests with errors (over 1%)")

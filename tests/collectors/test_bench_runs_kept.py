@@ -69,6 +69,7 @@ def test_market_data_run_is_kept_with_both_sides(server: ServerThread, tmp_path:
     )
     (summary,) = run.summaries
     assert summary.count == out["messages_received"] > 0
+    assert summary.errors == 0 and not any("errors" in r for r in out["trust_reasons"])
     assert summary.latency.p99_ms == pytest.approx(out["latency_ms"]["p99"], rel=0.01, abs=0.01)
     assert [h.view for h in run.histograms] == ["latency"]
     client = [p for p in run.series if p.side == "client" and p.series == "messages_per_s"]

@@ -1,0 +1,44 @@
+"""When a run is not to be trusted, and the words it says so in."""
+
+from __future__ import annotations
+
+from collectors.bench.trust import TrustInputs, trust_reasons
+
+
+def _inputs(**changes: object) -> TrustInputs:
+    base: dict[str, object] = {
+        "generator_cpu_pct": 40.0,
+        "target_rate": 1000.0,
+        "achieved_rate": 999.0,
+        "samples": 20_000,
+        "error_rate": 0.0,
+    }
+    return TrustInputs(**(base | changes))  # type: ignore[arg-type]
+
+
+def test_a_healthy_run_is_trusted() -> None:
+    assert trust_reasons(_inputs()) == []
+
+
+def test_each_rule_says_why() -> None:
+    assert "CPU was 95%" in trust_reasons(_inputs(generator_cpu_pct=95.0))[0]
+    assert "below 95% of the target" in trust_reasons(_inputs(achieved_rate=940.0))[0]
+    assert trust_reasons(_inputs(achieved_rate=950.0)) == []
+    assert "too few for a p99 " in trust_reasons(_inputs(samples=999))[0]
+    assert "too few for a p99.9" in trust_reasons(_inputs(samples=9_999))[0]
+    assert "errors (over 1%)" in trust_reasons(_inputs(error_rate=0.02))[0]
+    assert trust_reasons(_inputs(error_rate=0.01)) == []
+
+
+def test_the_samples_rule_follows_the_percentile_claimed() -> None:
+    assert trust_reasons(_inputs(samples=5_000, highest_claimed=99.0)) == []
+    assert trust_reasons(_inputs(samples=500, highest_claimed=95.0)) == []
+    assert "p99 " in trust_reasons(_inputs(samples=500, highest_claimed=99.0))[0]
+    assert trust_reasons(_inputs(samples=0, highest_claimed=None)) == []
+
+
+def test_every_reason_is_listed() -> None:
+    reasons = trust_reasons(
+        _inputs(generator_cpu_pct=99.0, achieved_rate=10.0, samples=10, error_rate=0.5)
+    )
+    assert len(reasons) == 4
