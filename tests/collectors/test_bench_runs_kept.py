@@ -7,7 +7,9 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import click
 import orjson
 import pytest
 from click.testing import CliRunner
@@ -32,10 +34,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
         thread.stop()
 
 
-def _json(command, args: list[str]) -> dict:  # type: ignore[no-untyped-def]
+def _json(command: click.Command, args: list[str]) -> dict[str, Any]:
     result = CliRunner().invoke(command, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    return orjson.loads(result.stdout)
+    doc: dict[str, Any] = orjson.loads(result.stdout)
+    return doc
 
 
 def test_market_data_run_is_kept_with_both_sides(server: ServerThread, tmp_path: Path) -> None:
