@@ -16,6 +16,8 @@ class CollectorSettings(BaseSettings):
     admin_key: str = ""
     target: str = "http://127.0.0.1:8080"
     # The run store (DuckDB file); its spool defaults to `spool/` beside it.
+    # The nginx binary `pincex bench generators` starts (default: nginx on PATH or in /usr/sbin).
+    nginx: str = ""
     store_path: str = "data/pincex.duckdb"
     spool_dir: str = ""
     # Seconds a writer waits for the store's lock before spooling its run.

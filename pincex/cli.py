@@ -7,6 +7,7 @@ import sys
 import click
 
 from collectors.bench.db_cli import db
+from collectors.bench.generators_cli import generators
 from collectors.bench.orders_cli import orders
 from collectors.bench.store_cli import store
 from collectors.bench.ws_cli import market_data, ws_connections
@@ -33,6 +34,7 @@ bench.add_command(store)
 bench.add_command(db)
 bench.add_command(market_data)
 bench.add_command(ws_connections)
+bench.add_command(generators)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(runs)

@@ -1,0 +1,229 @@
+"""The `pincex bench generators` command."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import orjson
+
+from collectors.bench.generators import (
+    LOCUST_CLASSES,
+    OURS,
+    GeneratorsConfig,
+    build_comparison_run,
+    comparison,
+    run_generators,
+)
+from collectors.bench.nginx_server import find_nginx, nginx_server
+from collectors.bench.target import check_target
+from collectors.settings import get_settings
+from collectors.store.store import RunStore, StoreError
+from pincex.errors import UsageFailure
+
+__all__ = ["generators", "table_lines"]
+
+
+def _cpus(
+    server_cpu: int | None, generator_cpu: int | None, own_server: bool
+) -> tuple[int | None, int | None]:
+    """The cores to pin to: as given (each must be available), else the first two available
+    (server, generator); nothing pinned when only one core is available."""
+    available = sorted(os.sched_getaffinity(0))
+    for name, cpu in (("--server-cpu", server_cpu), ("--generator-cpu", generator_cpu)):
+        if cpu is not None and cpu not in available:
+            raise UsageFailure(f"{name} {cpu}: not an available core (available: {available})")
+    if len(available) < 2:
+        return server_cpu, generator_cpu
+    if server_cpu is None and own_server:
+        server_cpu = available[0]
+    if generator_cpu is None:
+        generator_cpu = next(c for c in [*available[1:], available[0]] if c != server_cpu)
+    return server_cpu, generator_cpu
+
+
+def _classes(value: str) -> tuple[str, ...]:
+    keys = tuple(k.strip().lower() for k in value.split(",") if k.strip())
+    for key in keys:
+        if key not in LOCUST_CLASSES:
+            raise UsageFailure(f"--locust-classes: unknown class {key!r} (known: fast, http)")
+    return tuple(dict.fromkeys(keys))
+
+
+@contextlib.contextmanager
+def _server(
+    target: str | None, allow_remote: bool, cpu: int | None, emit: Any
+) -> Iterator[dict[str, Any]]:
+    if target is not None:
+        check_target(target, allow_remote)
+        yield {"kind": "target", "url": target.rstrip("/"), "cpu": None}
+        return
+    binary = find_nginx(get_settings().nginx or None)
+    with nginx_server(binary, cpu) as server:
+        emit(
+            f"server: {server.version} at {server.url}"
+            + (f" on core {cpu}" if cpu is not None else "")
+        )
+        yield {"kind": "nginx", "url": server.url, "cpu": cpu, "version": server.version}
+
+
+def table_lines(doc: dict[str, Any]) -> list[str]:
+    """The comparison as an aligned table, one row per generator, then the ratios."""
+    head = ("generator", "model", "requests", "req/s", "CPU %", "p50 ms", "p99 ms", "max ms")
+    rows = [head]
+    for g in doc["generators"]:
+        lat = g["latency_ms"]
+        model = f"open {g['rate']:g}/s" if g["model"] == "open" else f"closed {g['users']} users"
+        rows.append(
+            (
+                g["name"],
+                model,
+                f"{g['requests']:,}",
+                f"{g['rps']:,.0f}",
+                f"{g['cpu_pct']:.0f}",
+                f"{lat['p50']:.2f}",
+                f"{lat['p99']:.2f}",
+                f"{lat['max']:.2f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    ours = doc["generators"][0]
+    if not ours["trusted"]:
+        lines.append(f"{OURS} NOT TRUSTED: " + "; ".join(ours["trust_reasons"]))
+    for key, (name, _) in LOCUST_CLASSES.items():
+        ratio = doc.get(f"ratio_vs_locust_{key}")
+        if f"ratio_vs_locust_{key}" in doc:
+            shown = f"{ratio:.2f}x" if ratio is not None else "n/a (Locust sent nothing)"
+            lines.append(f"ratio {OURS} / {name}: {shown}")
+    lines.extend(f"note: {n}" for n in doc["notes"])
+    return lines
+
+
+@click.command()
+@click.option("--target", default=None, help="a server to load (default: start nginx here)")
+@click.option("--allow-remote", is_flag=True, help="allow a --target that is not on loopback")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=20000,
+    show_default=True,
+    help="our generator's fixed rate, requests per second",
+)
+@click.option(
+    "--duration",
+    type=click.IntRange(1, 600),
+    default=10,
+    show_default=True,
+    help="seconds per generator",
+)
+@click.option(
+    "--connections",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    help="our generator's keep-alive connections",
+)
+@click.option(
+    "--locust-users",
+    type=click.IntRange(1, 1000),
+    default=64,
+    show_default=True,
+    help="Locust users (one process, no wait time)",
+)
+@click.option(
+    "--locust-classes",
+    default="fast,http",
+    show_default=True,
+    help="Locust user classes to run: fast (FastHttpUser), http (HttpUser)",
+)
+@click.option(
+    "--server-cpu",
+    type=click.IntRange(min=0),
+    default=None,
+    help="core nginx is pinned to (default: the first available)",
+)
+@click.option(
+    "--generator-cpu",
+    type=click.IntRange(min=0),
+    default=None,
+    help="core each generator is pinned to (default: the next available)",
+)
+@click.option("--label", default="unlabelled", show_default=True, help="label kept with the run")
+@click.option(
+    "--store",
+    "store_path",
+    default=None,
+    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
+)
+@click.option("--no-store", is_flag=True, help="do not keep the comparison in the run store")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def generators(
+    target: str | None,
+    allow_remote: bool,
+    rate: float,
+    duration: int,
+    connections: int,
+    locust_users: int,
+    locust_classes: str,
+    server_cpu: int | None,
+    generator_cpu: int | None,
+    label: str,
+    store_path: str | None,
+    no_store: bool,
+    as_json: bool,
+) -> None:
+    """Our open-model generator and Locust against the same server, in one run, side by side.
+
+    Without --target, nginx is started on a free 127.0.0.1 port answering a fixed JSON body,
+    pinned to one core; each generator runs in its own process pinned to another core
+    (taskset), one after the other: `pincex bench orders` at --rate, then Locust flat out
+    with --locust-users users of each class in --locust-classes.
+
+    \b
+    pincex bench generators --duration 20 --json
+    pincex bench generators --target http://127.0.0.1:8390 --locust-classes fast
+    """
+    classes = _classes(locust_classes)
+    server_cpu, generator_cpu = _cpus(server_cpu, generator_cpu, target is None)
+
+    def emit(line: str) -> None:
+        if not as_json:
+            click.echo(line, err=True)
+
+    with _server(target, allow_remote, server_cpu, emit) as server:
+        cfg = GeneratorsConfig(
+            server["url"],
+            rate,
+            duration,
+            connections,
+            locust_users,
+            classes,
+            generator_cpu,
+            allow_remote,
+        )
+        measured = run_generators(cfg, emit)
+    doc = comparison(server, cfg, measured)
+    if not no_store:
+        path = store_path or get_settings().store_path
+        run = build_comparison_run(cfg, doc, measured, label)
+        try:
+            doc["run_id"] = RunStore(path).write(run)
+        except StoreError as exc:
+            raise UsageFailure(f"the comparison was measured but not stored: {exc}", 1) from None
+    if as_json:
+        click.echo(orjson.dumps(doc).decode())
+        return
+    for line in table_lines(doc):
+        click.echo(line)
+    if "run_id" in doc:
+        click.echo(f"stored as run {doc['run_id']}")
