@@ -23,7 +23,13 @@ from collectors.store import (
     run_to_dict,
     run_to_json,
 )
-from collectors.store.export import seed_results, summaries_csv, write_parquet
+from collectors.store.export import (
+    DB_KIND,
+    ORDERS_KIND,
+    seed_results,
+    summaries_csv,
+    write_parquet,
+)
 from collectors.store.model import LatencyFigures, Run
 from pincex.errors import UsageFailure
 
@@ -225,9 +231,24 @@ def _emit(data: bytes, output: Path | None) -> None:
     default=None,
     help="File to write (default stdout; parquet: <id>.parquet).",
 )
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="seed-json only: write the keys found even when an orders or db run is missing "
+    "(with a warning; the spec's script reads a missing key as 0).",
+)
 @click.pass_obj
-def export(store: RunStore, run_id: str, fmt: str, output: Path | None) -> None:
-    """Export a run as JSON (importable), CSV, Parquet or the spec's results JSON."""
+def export(
+    store: RunStore, run_id: str, fmt: str, output: Path | None, allow_missing: bool
+) -> None:
+    """Export a run as JSON (importable), CSV, Parquet or the spec's results JSON.
+
+    seed-json needs an orders run and a db run with the run's label (the run itself or the
+    latest of the other kind); without one it fails, naming the missing keys, unless
+    --allow-missing.
+    """
+    if allow_missing and fmt != "seed-json":
+        raise UsageFailure("--allow-missing applies to --format seed-json only")
     with _failures():
         if fmt == "parquet":
             paths = write_parquet(store, run_id, output or Path(f"{run_id}.parquet"))
@@ -242,6 +263,17 @@ def export(store: RunStore, run_id: str, fmt: str, output: Path | None) -> None:
             data = summaries_csv(run).encode()
         else:
             seed = seed_results(store, run)
+            if seed.missing and not allow_missing:
+                raise UsageFailure(
+                    f"seed-json needs an {ORDERS_KIND} run and a {DB_KIND} run labelled "
+                    f"{seed.label!r}; missing {seed.missing_text()}"
+                )
+            if seed.missing:
+                click.echo(
+                    f"warning: seed-json written without {seed.missing_text()}; "
+                    "the spec's script reads a missing key as 0",
+                    err=True,
+                )
             for key, source in seed.sources.items():
                 click.echo(f"note: {key} from run {source}", err=True)
             data = orjson.dumps(seed.values, option=_JSON_OPTS) + b"\n"
@@ -252,13 +284,18 @@ def export(store: RunStore, run_id: str, fmt: str, output: Path | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_(store: RunStore, file: Path) -> None:
-    """Store a run exported with `pincex runs export ID --format json`."""
+    """Store a run exported with `pincex runs export ID --format json`.
+
+    The file is refused whole, naming the field, when it is not a run or holds figures no
+    measurement gives (negative counts, errors above count, negative or non-finite latencies,
+    percentiles out of order, an end before the start, bad series points).
+    """
     try:
         text = file.read_bytes()
     except OSError as exc:
         raise UsageFailure(f"{file}: {exc.strerror or exc}", 2) from None
     try:
-        run = run_from_json(text)
+        run = run_from_json(text, check=True)
     except RunFormatError as exc:
         raise UsageFailure(f"{file}: {exc}", 2) from None
     with _failures():

@@ -10,8 +10,15 @@ from typing import Any, TypeVar
 import click
 
 from collectors.settings import get_settings
+from pincex.errors import UsageFailure
 
-__all__ = ["progress_bar", "scrape_option", "store_options", "store_path_of"]
+__all__ = [
+    "fail_if_not_stored",
+    "progress_bar",
+    "scrape_option",
+    "store_options",
+    "store_path_of",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -87,3 +94,9 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[float, float],
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
+
+
+def fail_if_not_stored(figures: dict[str, Any]) -> None:
+    """After the figures are printed: exit 1 with one line when the store refused the run."""
+    if "store_error" in figures:
+        raise UsageFailure(f"the run was measured but not stored: {figures['store_error']}", 1)

@@ -11,11 +11,15 @@ import orjson
 import psycopg
 import sqlalchemy.exc
 
-from collectors.bench.cli_options import progress_bar, store_options, store_path_of
+from collectors.bench.cli_options import (
+    fail_if_not_stored,
+    progress_bar,
+    store_options,
+    store_path_of,
+)
 from collectors.bench.db_bench import DbBenchRefused, SeedSizes, run_db_bench
 from collectors.bench.db_run import db_run
-from collectors.bench.runs import keep_run
-from collectors.store.store import StoreError
+from collectors.bench.runs import keep_figures_run
 from exchange_ref.storage import normalize_url
 from pincex.errors import UsageFailure
 
@@ -112,12 +116,10 @@ def db(
     doc["trusted"] = not reasons
     doc["trust_reasons"] = reasons
     if keep_in is not None:
-        try:
-            doc["run_id"] = keep_run(keep_in, run)
-        except StoreError as exc:
-            raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
+        keep_figures_run(keep_in, run, doc)
     if as_json:
         click.echo(orjson.dumps(doc).decode())
+        fail_if_not_stored(doc)
         return
     if reasons:
         click.echo("NOT TRUSTED: " + "; ".join(reasons))
@@ -125,6 +127,7 @@ def db(
         click.echo(line)
     if "run_id" in doc:
         click.echo(f"stored as run {doc['run_id']}")
+    fail_if_not_stored(doc)
 
 
 def _reason(exc: BaseException) -> str:

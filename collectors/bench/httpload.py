@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LoadResult", "Request", "Sample", "run_load", "run_open_model"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DRAIN_SECONDS",
+    "LoadResult",
+    "Request",
+    "Sample",
+    "TargetUnreachable",
+    "run_load",
+    "run_open_model",
+]
 
 
 @dataclass(slots=True)
@@ -41,9 +50,18 @@ class Sample:
 class LoadResult:
     samples: list[Sample]
     started_at: float  # wall clock (time.time()) of the start
-    elapsed: float  # seconds from start to last response
+    elapsed: float  # the sending window: start to the last send, plus one interval
     not_sent: int  # requests never sent because the time bound ran out
     errors: list[str]
+    last_done: float = 0.0  # seconds from the start to the last response
+
+
+class TargetUnreachable(ConnectionError):
+    """Not one connection to the target could be opened before the clock started."""
+
+
+CONNECT_TIMEOUT = 5.0  # seconds to open one connection
+DRAIN_SECONDS = 10.0  # seconds past the time bound that answers are still awaited
 
 
 def _encode(req: Request, host: str) -> bytes:
@@ -95,9 +113,12 @@ async def run_open_model(
 ) -> LoadResult:
     """Send `count` requests at `rate` per second over `connections` keep-alive connections.
 
-    Stops by itself: at `count` requests or `max_seconds` after the start, whichever is first.
-    At most `pool` distinct requests are encoded up front and then sent in turn. `progress`,
-    when given, is called about twice a second with (answered, planned).
+    Stops by itself: at `count` requests or `max_seconds` after the start, whichever is first;
+    requests still queued then are counted as not sent, and answers are awaited at most
+    `DRAIN_SECONDS` longer. Each connection gets `CONNECT_TIMEOUT` seconds to open; when none
+    opens before the clock starts, `TargetUnreachable` says why. At most `pool` distinct
+    requests are encoded up front and then sent in turn. `progress`, when given, is called
+    about twice a second with (answered, planned).
     """
     url = urlsplit(target)
     host = url.hostname or "127.0.0.1"
@@ -118,10 +139,12 @@ async def run_open_model(
     opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = []
     for _ in range(connections):
         try:
-            opened.append(await asyncio.open_connection(host, port))
-        except OSError as exc:
+            opened.append(await _connect(host, port))
+        except (OSError, TimeoutError) as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
             opened.append(None)
+    if all(c is None for c in opened):
+        raise TargetUnreachable(f"cannot connect to {hostport}: {errors[0]}")
     start = time.perf_counter()
     wall = time.time()
     deadline = start + max_seconds
@@ -137,6 +160,8 @@ async def run_open_model(
             queue.put_nowait(i)
         return 0
 
+    expired = [0]
+
     async def worker(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
         reader: asyncio.StreamReader | None = conn[0] if conn else None
         writer: asyncio.StreamWriter | None = conn[1] if conn else None
@@ -146,13 +171,17 @@ async def run_open_model(
                 if i is None:
                     return
                 due = i * interval
-                sent = time.perf_counter() - start
+                now = time.perf_counter()
+                if now > deadline:  # queued behind busy connections until the bound ran out
+                    expired[0] += 1
+                    continue
+                sent = now - start
                 try:
                     if writer is None:
-                        reader, writer = await asyncio.open_connection(host, port)
+                        reader, writer = await _connect(host, port)
                     assert reader is not None
                     writer.write(payloads[i % npay])
-                    remaining = deadline + 30 - time.perf_counter()
+                    remaining = deadline + DRAIN_SECONDS - time.perf_counter()
                     status, body = await asyncio.wait_for(_read_response(reader), max(remaining, 1))
                 except (
                     OSError,
@@ -188,9 +217,14 @@ async def run_open_model(
         ticker.cancel()
     if progress is not None:
         progress(len(samples), count)
-    elapsed = max((s.done for s in samples), default=0.0)
+    last_done = max((s.done for s in samples), default=0.0)
+    elapsed = max((s.sent for s in samples), default=0.0) + interval
     samples.sort(key=lambda s: s.index)
-    return LoadResult(samples, wall, elapsed, not_sent, errors)
+    return LoadResult(samples, wall, elapsed, not_sent + expired[0], errors, last_done)
+
+
+async def _connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
 
 
 def run_load(coro: Coroutine[Any, Any, LoadResult]) -> LoadResult:

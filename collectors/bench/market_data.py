@@ -26,13 +26,13 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from collectors.bench.orders import order_batches
+from collectors.bench.orders import order_batches, seed_users
 from collectors.bench.runs import (
     Progress,
     ServerWatch,
     hold_for,
     host_facts,
-    keep_run,
+    keep_figures_run,
     server_points,
     server_summary,
 )
@@ -130,19 +130,9 @@ async def open_client(
 
 async def seed_keys(target: str, admin_key: str, users: int, symbol: str) -> list[str]:
     """API keys of `users` freshly seeded, funded users (the exchange's admin endpoint)."""
-    async with httpx.AsyncClient(base_url=http_base(target), timeout=30) as client:
-        r = await client.post(
-            "/admin/users",
-            headers={"X-API-Key": admin_key},
-            json={
-                "count": users,
-                "prefix": "wsbench",
-                "balances": {"USD": "1000000000", symbol.removesuffix("USD"): "1000000"},
-            },
-        )
-    if r.status_code != 201:
-        raise RuntimeError(f"cannot seed users: HTTP {r.status_code} {r.text[:200]}")
-    return [u["apiKey"] for u in r.json()["users"]]
+    return await asyncio.to_thread(
+        seed_users, http_base(target), admin_key, users, symbol, "wsbench"
+    )
 
 
 @dataclass(slots=True)
@@ -445,7 +435,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
         out["server"] = server_summary(server)
     if cfg.store_path is not None:
         run = _build_run(cfg, out, counters, started_at, measured, server)
-        out["run_id"] = keep_run(cfg.store_path, run)
+        keep_figures_run(cfg.store_path, run, out)
     return out
 
 

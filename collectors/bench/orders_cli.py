@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import orjson
 
 from collectors.bench.cli_options import (
+    fail_if_not_stored,
     progress_bar,
     scrape_option,
     store_options,
@@ -13,7 +16,7 @@ from collectors.bench.cli_options import (
 )
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
 from collectors.bench.spec_output import spec_footer, spec_header
-from collectors.bench.target import check_target
+from collectors.bench.target import check_reachable, check_target
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
 from pincex.errors import UsageFailure
@@ -46,10 +49,11 @@ def _check_target(target: str, allow_remote: bool) -> str:
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(0, 1000),
+    type=click.IntRange(0, 100_000),
     default=0,
     show_default=True,
-    help="orders per POST /api/v1/orders/batch; 0 posts single orders",
+    help="orders per batch to POST /api/v1/orders/batch (a batch over 1000 is sent as equal "
+    "POSTs of at most 1000); 0 posts single orders",
 )
 @click.option("--symbol", default="BTCUSD", show_default=True)
 @click.option("--connections", type=click.IntRange(1, 1024), default=16, show_default=True)
@@ -104,6 +108,12 @@ def orders(
     )
     if spec_output and as_json:
         raise UsageFailure("--spec-output and --json exclude each other")
+    if batch_size > rate * duration:
+        raise UsageFailure(
+            f"--batch-size {batch_size} is more than the {rate * duration:g} orders the run "
+            "sends (--rate x --duration)"
+        )
+    check_reachable(cfg.target)
     if spec_output:
         for line in spec_header(rate, duration, cfg.symbol):
             click.echo(line)
@@ -116,23 +126,49 @@ def orders(
         raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
     if as_json:
         click.echo(orjson.dumps(result).decode())
+        fail_if_not_stored(result)
         return
     if spec_output:
+        if not result["trusted"]:  # the script's lines stay exact; the verdict goes to stderr
+            click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]), err=True)
         for line in spec_footer(result):
             click.echo(line)
+        fail_if_not_stored(result)
         return
-    if not result["trusted"]:
-        click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
-    lat = result["latency_ms"]
-    click.echo(
-        f"requests {result['requests']}  errors {result['errors']}  "
-        f"orders/s {result['orders_per_s']}  achieved {result['achieved_rate']} req/s"
-    )
-    click.echo(
-        f"latency from due time (ms): p50 {lat['p50']}  p95 {lat['p95']}  "
-        f"p99 {lat['p99']}  p99.9 {lat['p999']}  max {lat['max']}"
-    )
+    for line in summary_lines(result):
+        click.echo(line)
     for w in result["warnings"]:
         click.echo(f"warning: {w}")
     if "run_id" in result:
         click.echo(f"stored as run {result['run_id']}")
+    fail_if_not_stored(result)
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """The human summary: the trust verdict first, then counts, both latency views and, for
+    batches, the specification's batch figures."""
+    lines = []
+    if not result["trusted"]:
+        lines.append("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
+    lines.append(
+        f"requests {result['requests']}  errors {result['errors']}  "
+        f"orders/s {result['orders_per_s']}  achieved {result['achieved_rate']} req/s"
+    )
+    for title, key in (
+        ("latency from due time (ms)", "latency_ms"),
+        ("service time from send (ms)", "service_time_ms"),
+    ):
+        f = result[key]
+        lines.append(
+            f"{title}: p50 {f['p50']}  p95 {f['p95']}  p99 {f['p99']}  "
+            f"p99.9 {f['p999']}  max {f['max']}"
+        )
+    batch = result.get("batch")
+    if batch:
+        lines.append(
+            f"batches: {batch['total_orders']} orders, {batch['successful']} successful "
+            f"({batch['success_rate_pct']}%), batch latency average "
+            f"{batch['average_batch_latency_ms']} ms, maximum {batch['maximum_batch_latency_ms']} "
+            f"ms, effective rate {batch['effective_rate']} orders/s over the measured time"
+        )
+    return lines

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from collectors.scrape import DirectScrape, Scraper, ScrapeResult
+from collectors.settings import get_settings
 from collectors.store.model import LatencyFigures, Point, Run
-from collectors.store.store import RunStore
+from collectors.store.store import RunStore, StoreError
 
 __all__ = [
     "Progress",
@@ -29,6 +30,7 @@ __all__ = [
     "figures_ms",
     "hold_for",
     "host_facts",
+    "keep_figures_run",
     "keep_run",
     "server_points",
     "server_summary",
@@ -123,8 +125,26 @@ def figures_ms(f: LatencyFigures) -> dict[str, float]:
 
 
 def keep_run(store_path: str, run: Run) -> str:
-    """Write the run to the store at `store_path` (a `StoreError` says why it could not)."""
-    return RunStore(store_path).write(run)
+    """Write the run to the store at `store_path`, with the settings' lock timeout and spool
+    (a `StoreError` says why it could not)."""
+    settings = get_settings()
+    store = RunStore(
+        store_path,
+        spool_dir=settings.spool_dir or None,
+        lock_timeout_s=settings.store_lock_timeout_s,
+        read_retry_s=settings.store_read_retry_s,
+    )
+    return store.write(run)
+
+
+def keep_figures_run(store_path: str, run: Run, figures: dict[str, Any]) -> None:
+    """Keep the run and note its id in `figures` (`run_id`); when the store refuses it, note
+    why instead (`store_error`), so the measured figures are still printed before the command
+    fails."""
+    try:
+        figures["run_id"] = keep_run(store_path, run)
+    except StoreError as exc:
+        figures["store_error"] = str(exc)
 
 
 async def hold_for(seconds: float, progress: Progress | None = None, tick: float = 0.5) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
+
 from pincex.errors import UsageFailure
 
-__all__ = ["check_target"]
+__all__ = ["check_reachable", "check_target"]
 
 
 def check_target(
@@ -32,3 +34,11 @@ def check_target(
             f"{url.hostname} is not a loopback address; pass --allow-remote to load it"
         )
     return url
+
+
+def check_reachable(base: str, timeout: float = 3.0) -> None:
+    """A one-line UsageFailure unless something answers HTTP at `base` (any status will do)."""
+    try:
+        httpx.get(base.rstrip("/") + "/", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise UsageFailure(f"cannot reach {base}: {type(exc).__name__}: {exc}") from None

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import httpx
 import orjson
 
 from collectors.bench.cli_options import (
+    fail_if_not_stored,
     progress_bar,
     scrape_option,
     store_options,
@@ -21,7 +21,7 @@ from collectors.bench.market_data import (
     run_market_data,
     spec_lines,
 )
-from collectors.bench.target import check_target
+from collectors.bench.target import check_reachable, check_target
 from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connections
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
@@ -36,10 +36,7 @@ _MAX_DURATION = 3600.0
 def _check_target(target: str, allow_remote: bool) -> str:
     check_target(target, allow_remote, ("http", "https", "ws", "wss"))
     base = http_base(target)
-    try:
-        httpx.get(base + "/", timeout=3)
-    except httpx.HTTPError as exc:
-        raise UsageFailure(f"cannot reach {base}: {type(exc).__name__}: {exc}") from None
+    check_reachable(base)
     return base
 
 
@@ -81,6 +78,7 @@ def _trust_lines(result: dict[str, Any]) -> None:
 def _stored_line(result: dict[str, Any]) -> None:
     if "run_id" in result:
         click.echo(f"stored as run {result['run_id']}")
+    fail_if_not_stored(result)
 
 
 def _target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -163,6 +161,7 @@ def market_data(
     result = _run(run_market_data, cfg, as_json)
     if as_json:
         click.echo(orjson.dumps(result).decode())
+        fail_if_not_stored(result)
         return
     _trust_lines(result)
     conns = result["connections"]
@@ -246,6 +245,7 @@ def ws_connections(
     result = _run(run_ws_connections, cfg, as_json)
     if as_json:
         click.echo(orjson.dumps(result).decode())
+        fail_if_not_stored(result)
         return
     _trust_lines(result)
     click.echo(

@@ -42,7 +42,7 @@ from collectors.bench.runs import (
     ServerWatch,
     hold_for,
     host_facts,
-    keep_run,
+    keep_figures_run,
     server_points,
     server_summary,
 )
@@ -233,7 +233,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
         out["server"] = server_summary(server)
     if cfg.store_path is not None:
         run = _build_run(cfg, out, holder, lags, started_at, measured, server)
-        out["run_id"] = keep_run(cfg.store_path, run)
+        keep_figures_run(cfg.store_path, run, out)
     return out
 
 

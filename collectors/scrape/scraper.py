@@ -43,8 +43,16 @@ class ScrapeResult:
 
     @property
     def reason(self) -> str | None:
-        """The first problem, for a one-line status."""
-        return self.problems[0] if self.problems else None
+        """The first problem, for a one-line status; why there are no points when no scrape
+        failed (a run shorter than two scrapes)."""
+        if self.problems:
+            return self.problems[0]
+        if not self.points:
+            return (
+                f"only {self.scrapes} scrape(s) of the target's /metrics: no interval to "
+                "measure (the run was shorter than the scrape interval)"
+            )
+        return None
 
     def series(self, name: str) -> list[tuple[float, float]]:
         """The (second, value) pairs of one series."""
@@ -149,6 +157,11 @@ class Scraper:
             values = server_series(s0, s1)
         except Exception as exc:
             self._problem(f"series could not be computed: {exc!r}")
+            return
+        if not values:
+            self._problem(
+                "the target's /metrics has none of the exchange's metrics (pincex_*, process_*)"
+            )
             return
         self.result.points.extend(
             Point("server", name, second, value) for name, value in sorted(values.items())

@@ -9,8 +9,9 @@ Seed JSON (`performance-results.json` of the specification) takes:
   histograms of all its query types (its headline p95 when it has no histograms).
 
 Keys come from the exported run when it is of that kind, otherwise from the latest run of
-the other kind (orders/db) with the same version label; a key no run supplies is left out
-(the specification's script reads a missing key as 0).
+the other kind (orders/db) with the same version label. A key no run supplies is named in
+`SeedResults.missing` with the reason: the specification's script reads a missing key as 0,
+so `pincex runs export --format seed-json` refuses to write a partial file unless asked.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from collectors.store.model import Run, Summary
 from collectors.store.rows import SUMMARY_COLUMNS
 from collectors.store.store import RunStore
 
-__all__ = ["SeedResults", "seed_results", "summaries_csv", "write_parquet"]
+__all__ = [
+    "DB_KIND",
+    "ORDERS_KIND",
+    "SEED_KEYS",
+    "SeedResults",
+    "seed_results",
+    "summaries_csv",
+    "write_parquet",
+]
 
 ORDERS_KIND = "orders"
 DB_KIND = "db"
@@ -72,12 +81,28 @@ def write_parquet(store: RunStore, run_id: str, output: Path) -> list[Path]:
     return [output, series_path]
 
 
+SEED_KEYS: tuple[str, ...] = (
+    "order_processing_p95_ms",
+    "orders_per_second",
+    "database_query_p95_ms",
+)
+
+
 @dataclass(frozen=True)
 class SeedResults:
-    """The spec's results keys and the run each was taken from."""
+    """The spec's results keys, the run each was taken from, and why any key is missing."""
 
     values: dict[str, float] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    label: str = ""
+
+    def missing_text(self) -> str:
+        """The missing keys, each group with its reason: `a, b (no orders run labelled 'v1')`."""
+        by_reason: dict[str, list[str]] = {}
+        for key, reason in self.missing.items():
+            by_reason.setdefault(reason, []).append(key)
+        return ", ".join(f"{', '.join(keys)} ({reason})" for reason, keys in by_reason.items())
 
 
 def _order_summary(run: Run) -> Summary | None:
@@ -113,16 +138,23 @@ def seed_results(store: RunStore, run: Run) -> SeedResults:
     db_run = run if run.kind == DB_KIND else store.latest_by_label(run.label, DB_KIND)
     values: dict[str, float] = {}
     sources: dict[str, str] = {}
-    if orders_run is not None:
-        summary = _order_summary(orders_run)
-        if summary is not None:
-            values["order_processing_p95_ms"] = summary.latency.p95_ms
-            values["orders_per_second"] = _orders_per_second(orders_run, summary)
-            sources["order_processing_p95_ms"] = orders_run.id
-            sources["orders_per_second"] = orders_run.id
-    if db_run is not None:
-        p95 = _db_p95(db_run)
-        if p95 is not None:
-            values["database_query_p95_ms"] = p95
-            sources["database_query_p95_ms"] = db_run.id
-    return SeedResults(values, sources)
+    missing: dict[str, str] = {}
+    order_keys = ("order_processing_p95_ms", "orders_per_second")
+    if orders_run is None:
+        missing.update(dict.fromkeys(order_keys, f"no {ORDERS_KIND} run labelled {run.label!r}"))
+    elif (summary := _order_summary(orders_run)) is None:
+        missing.update(
+            dict.fromkeys(order_keys, f"{ORDERS_KIND} run {orders_run.id} has no summaries")
+        )
+    else:
+        values["order_processing_p95_ms"] = summary.latency.p95_ms
+        values["orders_per_second"] = _orders_per_second(orders_run, summary)
+        sources.update(dict.fromkeys(order_keys, orders_run.id))
+    if db_run is None:
+        missing["database_query_p95_ms"] = f"no {DB_KIND} run labelled {run.label!r}"
+    elif (p95 := _db_p95(db_run)) is None:
+        missing["database_query_p95_ms"] = f"{DB_KIND} run {db_run.id} has no figures"
+    else:
+        values["database_query_p95_ms"] = p95
+        sources["database_query_p95_ms"] = db_run.id
+    return SeedResults(values, sources, missing, run.label)

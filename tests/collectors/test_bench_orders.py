@@ -6,6 +6,7 @@ import orjson
 from click.testing import CliRunner
 
 from collectors.bench.orders_cli import orders
+from collectors.settings import get_settings
 from collectors.store.store import RunStore
 from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
@@ -101,7 +102,9 @@ def test_spec_output_prints_the_scripts_lines(tmp_path):
             ],
         )
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
+    # 20 batches cannot carry a p99: the verdict goes to stderr, the script's lines stay exact
+    assert result.stderr.startswith("NOT TRUSTED: only 20 samples")
     assert lines[:4] == [
         "Starting order processing benchmark...",
         "Rate: 1000 orders/second",
@@ -120,3 +123,101 @@ def test_ps_round_prints_like_powershell():
     from collectors.bench.spec_output import ps_round
 
     assert [ps_round(v) for v in (99.5, 100.0, 12.345678, 0.1)] == ["99.5", "100", "12.35", "0.1"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_target_is_one_line_and_quick(tmp_path, monkeypatch):
+    import time
+
+    url = f"http://127.0.0.1:{_free_port()}"
+    for env in ({}, {"PINCEX_ADMIN_KEY": "k"}):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        started = time.monotonic()
+        result = CliRunner().invoke(orders, ["--target", url, "--duration", "30", "--no-store"])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(f"error: cannot reach {url}")
+        assert len(result.stderr.splitlines()) == 1
+        assert time.monotonic() - started < 10  # refused at once, not after --duration
+
+
+def test_a_server_that_is_not_the_exchange_gets_the_specs_bodies_and_a_clear_seed_error(
+    tmp_path,
+):
+    from collectors.bench.orders import spec_order_batches
+
+    (batch,) = spec_order_batches(1, 6, "BTCUSD", seed=3)
+    assert [o["side"] for o in batch] == ["BUY", "SELL"] * 3
+    for order in batch:
+        assert order["type"] == "LIMIT" and order["timeInForce"] == "GTC"
+        assert 0.1 <= order["quantity"] <= 10 and round(order["quantity"], 2) == order["quantity"]
+        assert 45_000 <= order["price"] < 55_000 and order["price"] == int(order["price"])
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.collectors.test_bench_runs_kept import _NoMetrics
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), _NoMetrics)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{http.server_address[1]}"
+        args = ["--target", url, "--rate", "20", "--duration", "1", "--no-store"]
+        result = CliRunner().invoke(orders, [*args, "--admin-key", "k"])
+    finally:
+        http.shutdown()
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: benchmark against {url} failed: cannot seed users")
+    assert "without an admin key" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_batch_over_1000_is_split_and_the_batch_figures_are_printed(tmp_path):
+    from collectors.bench.orders import chunk_size
+
+    assert [chunk_size(n) for n in (0, 1, 1000, 1001, 2500, 5000)] == [0, 1, 1000, 501, 834, 1000]
+    with ServerThread(exchange_settings(tmp_path)) as server:
+        result = CliRunner().invoke(
+            orders,
+            [
+                "--target",
+                server.url,
+                "--rate",
+                "3000",
+                "--duration",
+                "2",
+                "--batch-size",
+                "1500",
+                "--admin-key",
+                "test-admin-key",
+                "--no-store",
+            ],
+        )
+        too_big = CliRunner().invoke(
+            orders,
+            [
+                "--target",
+                server.url,
+                "--rate",
+                "100",
+                "--duration",
+                "3",
+                "--batch-size",
+                "1000",
+                "--no-store",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    # 6,000 orders in POSTs of 750: eight requests
+    assert "requests 8  errors 0" in result.stdout
+    assert "batches: 6000 orders, 6000 successful (100.0%)" in result.stdout
+    assert "service time from send (ms): p50" in result.stdout
+    assert result.stdout.startswith("NOT TRUSTED: only 8 samples")
+    assert too_big.exit_code == 2
+    assert "--batch-size 1000 is more than the 300 orders" in too_big.stderr

@@ -406,3 +406,32 @@ def test_stop_ends_an_open_ended_scraper_and_unexpected_errors_are_problems():
     assert result.partial
     assert result.problems == ["the scrape failed: RuntimeError('gone')"]
     assert result.series("orders_per_s") and result.series("orders_per_s")[0][1] > 0
+
+
+class _Foreign(_Fixed):
+    """A /metrics in good Prometheus text with none of the exchange's metrics (nginx, any app)."""
+
+    status = 200
+    body = b"# TYPE foo_total counter\nfoo_total 1\n"
+
+
+def test_metrics_that_are_not_the_exchanges_give_a_partial_result_with_a_reason():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Foreign)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = _scrape_briefly(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.partial and result.points == []
+    assert result.reason == (
+        "the target's /metrics has none of the exchange's metrics (pincex_*, process_*)"
+    )
+
+
+def test_a_single_scrape_says_why_there_is_no_interval():
+    source = _Script([T0])
+    result = Scraper(source, interval=5, duration=0).start().join(timeout=5)
+    assert source.calls == 1 and result.problems == []
+    assert result.partial and result.points == []
+    assert result.reason is not None and "only 1 scrape(s)" in result.reason

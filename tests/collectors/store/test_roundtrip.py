@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from collectors.store import (
     run_from_json,
     run_to_json,
 )
+from collectors.store.codec import check_run
 from collectors.store.samples import sample_run
 
 
@@ -104,6 +106,24 @@ def test_json_codec_refuses_wrong_types() -> None:
         run_from_json(good.replace('"count":500', '"count":"500"', 1))
     with pytest.raises(RunFormatError, match="status"):
         run_from_json(good.replace('"status":"partial"', '"status":"weird"'))
+
+
+def test_json_codec_checks_figures_only_when_asked() -> None:
+    run = full_run()
+    bad = dataclasses.replace(run.summaries[0], errors=-1)
+    text = run_to_json(dataclasses.replace(run, summaries=[bad, *run.summaries[1:]]))
+    assert run_from_json(text).summaries[0] == bad  # the spool replay takes a benchmark's run
+    with pytest.raises(RunFormatError, match=r"summaries\.0 .*errors"):
+        run_from_json(text, check=True)
+    assert run_from_json(run_to_json(run), check=True) == run
+    check_run(run)
+
+
+def test_json_codec_names_non_finite_figures_when_checked() -> None:
+    good = run_to_json(full_run()).decode()
+    text = re.sub(r'"throughput_per_s":[-+.0-9eE]+', '"throughput_per_s":NaN', good, count=1)
+    with pytest.raises(RunFormatError, match=r"summaries\.0 .*throughput_per_s is nan"):
+        run_from_json(text, check=True)
 
 
 def test_list_latest_and_delete(tmp_path: Path) -> None:

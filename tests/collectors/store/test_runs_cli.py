@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from collectors.runs_cli import runs
 from collectors.store import Run, RunStore, run_to_json
 from collectors.store import histograms as hg
+from collectors.store.export import SEED_KEYS
 from collectors.store.samples import sample_run
 
 
@@ -123,7 +124,7 @@ def test_export_seed_json_takes_the_other_kind_by_label(
 ) -> None:
     orders, db = stored["orders"], stored["db"]
     data = only_json(invoke(store_path, "export", orders.id, "--format", "seed-json"))
-    assert set(data) == {"order_processing_p95_ms", "orders_per_second", "database_query_p95_ms"}
+    assert set(data) == set(SEED_KEYS)
     assert data["order_processing_p95_ms"] == orders.summaries[0].latency.p95_ms
     assert data["orders_per_second"] == orders.summaries[0].throughput_per_s
     overall = hg.merge(h.encoded for h in db.histograms if h.view == "latency")
@@ -131,8 +132,50 @@ def test_export_seed_json_takes_the_other_kind_by_label(
     assert all(data["database_query_p95_ms"] != s.latency.p95_ms for s in db.summaries)
     from_db = only_json(invoke(store_path, "export", db.id, "--format", "seed-json"))
     assert from_db == data
-    alone = only_json(invoke(store_path, "export", stored["v2"].id, "--format", "seed-json"))
-    assert set(alone) == {"order_processing_p95_ms", "orders_per_second"}
+
+
+def test_export_seed_json_refuses_missing_keys(
+    store_path: Path, stored: dict[str, Run], tmp_path: Path
+) -> None:
+    out = tmp_path / "perf.json"
+    line = one_error(invoke(store_path, "export", stored["v2"].id, "--format", "seed-json"))
+    assert line == (
+        "error: seed-json needs an orders run and a db run labelled 'v2'; "
+        "missing database_query_p95_ms (no db run labelled 'v2')"
+    )
+    one_error(invoke(store_path, "export", stored["v2"].id, "--format", "seed-json", "-o", out))
+    assert not out.exists()
+
+    other = sample_run(kind="market-data", label="v3", seed=4)
+    RunStore(store_path).write(other)
+    line = one_error(invoke(store_path, "export", other.id, "--format", "seed-json"))
+    assert line.endswith(
+        "missing order_processing_p95_ms, orders_per_second (no orders run labelled 'v3'), "
+        "database_query_p95_ms (no db run labelled 'v3')"
+    )
+
+
+def test_export_seed_json_allow_missing_writes_what_it_found(
+    store_path: Path, stored: dict[str, Run], tmp_path: Path
+) -> None:
+    run = stored["v2"]
+    result = invoke(store_path, "export", run.id, "--format", "seed-json", "--allow-missing")
+    assert set(only_json(result)) == {"order_processing_p95_ms", "orders_per_second"}
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    assert "database_query_p95_ms (no db run labelled 'v2')" in warnings[0]
+    assert "order_processing_p95_ms" not in warnings[0]
+
+    out = tmp_path / "perf.json"
+    args = ("export", run.id, "--format", "seed-json", "--allow-missing", "-o", out)
+    assert invoke(store_path, *args).exit_code == 0
+    assert set(json.loads(out.read_bytes())) == {"order_processing_p95_ms", "orders_per_second"}
+
+    args = ("export", stored["orders"].id, "--format", "seed-json", "--allow-missing")
+    complete = invoke(store_path, *args)
+    assert set(only_json(complete)) == set(SEED_KEYS)
+    assert "warning:" not in complete.stderr
+    assert "seed-json only" in one_error(invoke(store_path, "export", run.id, "--allow-missing"))
 
 
 @pytest.mark.parametrize(
