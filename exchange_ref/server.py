@@ -17,10 +17,14 @@ import uvicorn
 from exchange_ref.api.app import ExchangeApp, create_app
 from exchange_ref.service import ExchangeService
 from exchange_ref.settings import ExchangeSettings
+from pincex.fdlimit import raise_fd_limit
 
 T = TypeVar("T")
 
 __all__ = ["ExchangeServer", "ServerThread", "serve"]
+
+
+_OPEN_FILES = 65_536 + 1_024  # the specification's 50,000 WebSocket clients fit, with room
 
 
 class ExchangeServer(uvicorn.Server):
@@ -76,6 +80,7 @@ def serve(
 
     With `port_file`, the bound port is written there once the exchange is ready (for port 0).
     """
+    raise_fd_limit(_OPEN_FILES)  # market data clients: one socket each
     app = create_app(settings)
     server = ExchangeServer(_config(app, settings, log_level), app, port_file)
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a

@@ -15,6 +15,8 @@ from collectors.store.summarise import summarise
 
 __all__ = ["db_run", "db_trust_reasons", "shown_url"]
 
+_P99_SAMPLES = 1_000
+
 
 def shown_url(url: str) -> str:
     """The database URL as kept with the run: any password hidden."""
@@ -25,10 +27,11 @@ def shown_url(url: str) -> str:
 
 
 def db_trust_reasons(result: DbBenchResult) -> list[str]:
-    """Trust rules of the query phase. With SQLite the database runs inside this process, so its
-    CPU is the database's work too, not a sign that the client was the limit."""
+    """Trust rules of the query phase, for the whole and for each query type's own p99. With
+    SQLite the database runs inside this process, so its CPU is the database's work too, not a
+    sign that the client was the limit."""
     count = sum(len(s.durations_ms) for s in result.by_type.values())
-    return trust_reasons(
+    reasons = trust_reasons(
         TrustInputs(
             generator_cpu_pct=0.0 if result.backend == "sqlite" else result.client_cpu_pct,
             target_rate=0.0,
@@ -38,6 +41,18 @@ def db_trust_reasons(result: DbBenchResult) -> list[str]:
             highest_claimed=99.0,  # avg, p50, p95, p99 and max are reported
         )
     )
+    if count >= _P99_SAMPLES:
+        few = {
+            name: len(s.durations_ms)
+            for name, s in result.by_type.items()
+            if len(s.durations_ms) < _P99_SAMPLES
+        }
+        if few:
+            listed = ", ".join(f"{name} {n}" for name, n in few.items())
+            reasons.append(
+                f"too few samples for the p99 of some query types (needs 1,000 each): {listed}"
+            )
+    return reasons
 
 
 def _series(result: DbBenchResult) -> list[Point]:

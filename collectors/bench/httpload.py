@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,10 @@ class LoadResult:
     not_sent: int  # requests never sent because the time bound ran out
     errors: list[str]
     last_done: float = 0.0  # seconds from the start to the last response
+    # how late the generator released requests against their schedule (its own delay, not the
+    # server's): p99 and max in seconds
+    schedule_lag_p99: float = 0.0
+    schedule_lag_max: float = 0.0
 
 
 class TargetUnreachable(ConnectionError):
@@ -149,14 +154,18 @@ async def run_open_model(
     wall = time.time()
     deadline = start + max_seconds
 
+    lags = array("d")
+
     async def dispatcher() -> int:
         for i in range(count):
             due = start + i * interval
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if time.perf_counter() > deadline:
+            now = time.perf_counter()
+            if now > deadline:
                 return count - i
+            lags.append(now - due)
             queue.put_nowait(i)
         return 0
 
@@ -220,7 +229,17 @@ async def run_open_model(
     last_done = max((s.done for s in samples), default=0.0)
     elapsed = max((s.sent for s in samples), default=0.0) + interval
     samples.sort(key=lambda s: s.index)
-    return LoadResult(samples, wall, elapsed, not_sent + expired[0], errors, last_done)
+    lag_p99, lag_max = _p99_and_max(lags)
+    return LoadResult(
+        samples, wall, elapsed, not_sent + expired[0], errors, last_done, lag_p99, lag_max
+    )
+
+
+def _p99_and_max(values: array[float]) -> tuple[float, float]:
+    if not values:
+        return 0.0, 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1]
 
 
 async def _connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -350,6 +350,7 @@ def summarize(
             samples=len(answered),
             # orders refused inside an accepted batch are errors too
             error_rate=1 - orders_ok / orders_sent if orders_sent else 1.0,
+            schedule_lag_p99_ms=result.schedule_lag_p99 * 1000,
         )
     )
     statuses: dict[str, int] = {}
@@ -370,6 +371,10 @@ def summarize(
         "trust_reasons": reasons,
         "warnings": warnings,
         "generator_cpu_pct": round(generator_cpu_pct, 1),
+        "schedule_lag_ms": {
+            "p99": round(result.schedule_lag_p99 * 1000, 3),
+            "max": round(result.schedule_lag_max * 1000, 3),
+        },
         "config": {
             "rate": cfg.rate,
             "duration": cfg.duration,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TrustInputs", "trust_reasons"]
+__all__ = ["SCHEDULE_LAG_LIMIT_MS", "TrustInputs", "trust_reasons"]
+
+# Past this p99 delay between a request's due time and its release, the generator was itself
+# the limit: a quiet uvloop generator releases on time to well under a millisecond here.
+SCHEDULE_LAG_LIMIT_MS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +19,7 @@ class TrustInputs:
     samples: int  # latency samples behind the percentiles
     error_rate: float  # 0..1
     highest_claimed: float | None = 99.9  # the highest percentile the run reports; None: none
+    schedule_lag_p99_ms: float = 0.0  # how late the generator itself released requests (p99)
 
 
 def trust_reasons(t: TrustInputs) -> list[str]:
@@ -36,6 +41,12 @@ def trust_reasons(t: TrustInputs) -> list[str]:
         reasons.append(f"only {t.samples} samples: too few for a p99 (needs 1,000)")
     elif t.samples < 10_000 and t.highest_claimed >= 99.9:
         reasons.append(f"only {t.samples} samples: too few for a p99.9 (needs 10,000)")
+    if t.schedule_lag_p99_ms > SCHEDULE_LAG_LIMIT_MS:
+        reasons.append(
+            f"the load generator fell behind its own schedule: 1% of requests were released "
+            f"over {t.schedule_lag_p99_ms:.0f} ms late (limit {SCHEDULE_LAG_LIMIT_MS:.0f} ms; "
+            "it was short of CPU), so the latency from due time includes its own delay"
+        )
     if t.error_rate > 0.01:
         reasons.append(f"the target answered {t.error_rate:.1%} of requests with errors (over 1%)")
     return reasons

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import math
-import resource
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -50,8 +49,9 @@ from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run, new_run_id
 from collectors.store.summarise import summarise
+from pincex.fdlimit import raise_fd_limit
 
-__all__ = ["WsConnectionsConfig", "raise_fd_limit", "run_ws_connections"]
+__all__ = ["WsConnectionsConfig", "run_ws_connections"]
 
 _FD_RESERVE = 64  # descriptors kept for the driver, the event loop and the interpreter
 _SOURCE_HOSTS = 250
@@ -71,18 +71,6 @@ class WsConnectionsConfig:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
-
-
-def raise_fd_limit() -> tuple[int, int]:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; return (soft, hard) afterwards."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    return soft, hard
 
 
 def _source_hosts(target: str) -> list[str] | None:
@@ -127,7 +115,7 @@ class _Holder:
 
 
 async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str, Any]:
-    soft, hard = raise_fd_limit()
+    soft, hard = raise_fd_limit(cfg.connections + _FD_RESERVE)
     capped_reasons = []
     wanted = cfg.connections
     room = soft - _FD_RESERVE

@@ -48,9 +48,14 @@ def test_a_freezing_server_shows_in_the_corrected_figures_not_the_service_time()
         proc.kill()
         proc.wait()
     lat, svc = out["latency_ms"], out["service_time_ms"]
-    # about a sixth of the requests were due during a stall: the corrected p99 sees it ...
-    assert lat["p99"] >= 500
-    assert lat["max"] >= 900
+    # A third of the requests were due during a stall. One due at 1.5 + x waits 1 - x for the
+    # stall to end, then x * 200 requests queued ahead of it drain over 2 connections at 1 ms:
+    # latency 1000 - 900x ms, uniform over 100..1000 ms. The top 1 % of all requests are the
+    # top 3 % of those: the true p99 is ~973 ms and the true p90 (top 30 %) ~730 ms.
+    assert 900 <= lat["p99"] <= 1050
+    assert 630 <= lat["p90"] <= 830
+    assert 950 <= lat["max"] <= 1100
+    assert lat["p50"] < 10  # two thirds met a quick server
     # ... while nearly every request actually sent met a quick server
     assert svc["p50"] < 10
     assert svc["p99"] < lat["p99"] / 2

@@ -133,3 +133,20 @@ def test_postgres_json_report(pg_url: str) -> None:
     doc = json.loads(result.stdout)
     assert doc["backend"] == "postgresql"
     _check_report(doc, 5, 40)
+
+
+def test_each_query_types_p99_needs_its_own_samples() -> None:
+    from collectors.bench.db_bench import DbBenchResult, QuerySamples, SeedInfo
+    from collectors.bench.db_run import db_trust_reasons
+
+    info = SeedInfo([], ["BTCUSD"], 0, {}, {}, seeded=True)
+
+    def result(counts: dict[str, int]) -> DbBenchResult:
+        by_type = {n: QuerySamples([1.0] * c, c) for n, c in counts.items()}
+        return DbBenchResult("postgresql", 4, 100, info, 1.0, False, by_type, 0.0, 20.0)
+
+    assert db_trust_reasons(result({"orders_by_user": 1500, "order_book": 1200})) == []
+    (reason,) = db_trust_reasons(result({"orders_by_user": 1500, "order_book": 150}))
+    assert reason.endswith("order_book 150")
+    (reason,) = db_trust_reasons(result({"orders_by_user": 400, "order_book": 150}))
+    assert reason.startswith("only 550 samples")

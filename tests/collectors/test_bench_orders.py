@@ -160,19 +160,11 @@ def test_a_server_that_is_not_the_exchange_gets_the_specs_bodies_and_a_clear_see
         assert order["type"] == "LIMIT" and order["timeInForce"] == "GTC"
         assert 0.1 <= order["quantity"] <= 10 and round(order["quantity"], 2) == order["quantity"]
         assert 45_000 <= order["price"] < 55_000 and order["price"] == int(order["price"])
-    import threading
-    from http.server import ThreadingHTTPServer
+    from tests.collectors.stub_server import serving
 
-    from tests.collectors.test_bench_runs_kept import _NoMetrics
-
-    http = ThreadingHTTPServer(("127.0.0.1", 0), _NoMetrics)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{http.server_address[1]}"
+    with serving() as url:
         args = ["--target", url, "--rate", "20", "--duration", "1", "--no-store"]
         result = CliRunner().invoke(orders, [*args, "--admin-key", "k"])
-    finally:
-        http.shutdown()
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: benchmark against {url} failed: cannot seed users")
     assert "without an admin key" in result.stderr and len(result.stderr.splitlines()) == 1
@@ -221,3 +213,15 @@ def test_a_batch_over_1000_is_split_and_the_batch_figures_are_printed(tmp_path):
     assert result.stdout.startswith("NOT TRUSTED: only 8 samples")
     assert too_big.exit_code == 2
     assert "--batch-size 1000 is more than the 300 orders" in too_big.stderr
+
+
+def test_seed_deposits_leave_room_for_hundreds_of_runs():
+    from decimal import Decimal
+
+    from collectors.bench.orders import SEED_BALANCES_BASE, SEED_BALANCES_USD, OrdersConfig
+    from exchange_ref.engine.accounts import MAX_SUPPLY_ATOMS
+
+    users = OrdersConfig("http://127.0.0.1:1", 1, 1).users
+    for amount in (SEED_BALANCES_USD, SEED_BALANCES_BASE):
+        per_run = Decimal(amount) * 10**8 * users
+        assert MAX_SUPPLY_ATOMS // per_run >= 500

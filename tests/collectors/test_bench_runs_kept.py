@@ -3,9 +3,7 @@ with summaries, histograms, client and server series; seed-json reads them back.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from collectors.bench.ws_cli import market_data, ws_connections
 from collectors.runs_cli import runs
 from collectors.store.store import RunStore
 from exchange_ref.server import ServerThread
+from tests.collectors.stub_server import serving
 from tests.factories import exchange_settings
 
 ADMIN = ["--admin-key", "test-admin-key"]
@@ -186,32 +185,8 @@ def test_db_runs_and_orders_runs_make_the_seed_json(server: ServerThread, tmp_pa
     assert overall["p50_ms"] * 0.99 <= seed["database_query_p95_ms"] <= overall["max_ms"] * 1.01
 
 
-class _NoMetrics(BaseHTTPRequestHandler):
-    """Accepts orders, and answers 404 on /metrics."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self.send_response(404 if self.path == "/metrics" else 200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(201)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_target_without_metrics_gives_a_partial_run(tmp_path: Path) -> None:
-    http = ThreadingHTTPServer(("127.0.0.1", 0), _NoMetrics)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{http.server_address[1]}"
+    with serving() as url:
         result = CliRunner().invoke(
             orders,
             [
@@ -226,8 +201,6 @@ def test_a_target_without_metrics_gives_a_partial_run(tmp_path: Path) -> None:
                 "--json",
             ],
         )
-    finally:
-        http.shutdown()
     assert result.exit_code == 0, result.output
     out = orjson.loads(result.stdout)
     run = RunStore(tmp_path / "s").get(out["run_id"])

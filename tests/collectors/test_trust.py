@@ -42,3 +42,29 @@ def test_every_reason_is_listed() -> None:
         _inputs(generator_cpu_pct=99.0, achieved_rate=10.0, samples=10, error_rate=0.5)
     )
     assert len(reasons) == 4
+
+
+def test_a_generator_behind_its_schedule_is_not_trusted() -> None:
+    assert trust_reasons(_inputs(schedule_lag_p99_ms=4.0)) == []
+    (reason,) = trust_reasons(_inputs(schedule_lag_p99_ms=30.0))
+    assert "fell behind its own schedule" in reason and "30 ms" in reason
+
+
+def test_the_generator_measures_its_own_lateness() -> None:
+    """A load whose event loop is blocked 60 ms twice a second releases requests late, and says
+    so; the same load unblocked does not."""
+    import time
+
+    from collectors.bench.httpload import Request, run_load, run_open_model
+    from tests.collectors.stub_server import serving
+
+    request = [Request("POST", "/api/v1/orders", b"{}")]
+
+    def block(done: int, planned: int) -> None:
+        time.sleep(0.06)
+
+    with serving() as url:
+        quiet = run_load(run_open_model(url, request, 500, 1000, 4, 10))
+        blocked = run_load(run_open_model(url, request, 500, 1000, 4, 10, progress=block))
+    assert quiet.schedule_lag_p99 < 0.005 < blocked.schedule_lag_p99
+    assert blocked.schedule_lag_max >= 0.05
