@@ -6,7 +6,8 @@ With a message rate, a REST driver places about M / N orders per second so that 
 pushes about M frames per second across all clients. A client's lag is its latest frame's
 receipt time minus the frame's `send_time_us`; the figure is the p99 of that over clients.
 
-This machine caps the test when its open-file limit is below N (the soft limit is first raised
+This machine caps the test when its open-file limit is below N (the hard limit is raised when
+the process may, i.e. root with CAP_SYS_RESOURCE; the soft limit is first raised
 to the hard one) or connections fail; the result says so (`capped`, `cap_reason`). Clients'
 source addresses are spread over 127.0.0.1-127.0.0.250 when the target is on 127.0.0.0/8, so
 the ephemeral ports of one source address do not bound N.
@@ -122,7 +123,8 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     if room < wanted:
         capped_reasons.append(
             f"the open-file limit ({soft}, hard {hard}) allows about {max(room, 0)} "
-            f"connections, fewer than {wanted}"
+            f"connections, fewer than {wanted}; raising the hard limit was refused (it needs "
+            "root with CAP_SYS_RESOURCE), and the exchange's own process has the same cap"
         )
         wanted = max(room, 1)
     keys: list[str] = []
