@@ -28,7 +28,8 @@ import numpy as np
 import orjson
 
 from collectors.bench.nginx_server import pinned
-from collectors.store.model import Histogram, LatencyFigures, Run, Summary, new_run_id
+from collectors.bench.runs import figures_ms
+from collectors.store.model import Histogram, Run, Summary, new_run_id
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
 from pincex.errors import UsageFailure, one_line
@@ -205,21 +206,9 @@ def locust_figures(
         "requests": requests,
         "failures": failures,
         "rps": round(summary.throughput_per_s, 2),
-        "latency_ms": _latency_ms(latency),
+        "latency_ms": figures_ms(latency),
     }
     return figures, summary, hists
-
-
-def _latency_ms(f: LatencyFigures) -> dict[str, float]:
-    return {
-        "mean": round(f.mean_ms, 3),
-        "p50": round(f.p50_ms, 3),
-        "p90": round(f.p90_ms, 3),
-        "p95": round(f.p95_ms, 3),
-        "p99": round(f.p99_ms, 3),
-        "p999": round(f.p999_ms, 3),
-        "max": round(f.max_ms, 3),
-    }
 
 
 def run_locust(cfg: GeneratorsConfig, key: str, tmp: Path) -> Measured:

@@ -17,7 +17,6 @@ import time
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,15 +30,14 @@ from collectors.bench.runs import (
     Progress,
     ServerWatch,
     hold_for,
-    host_facts,
     keep_figures_run,
-    server_points,
+    measured_run,
     server_summary,
 )
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store import histograms
-from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
+from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import figures_from_histogram
 
 __all__ = [
@@ -476,24 +474,20 @@ def _build_run(
         f"{counters.clients_with_gaps} clients"
         + (f"; {orders['ok']} orders placed at {orders['achieved_rate']}/s" if orders else "")
     )
-    started = datetime.fromtimestamp(started_at, tz=UTC)
-    return Run(
-        id=new_run_id(),
+    return measured_run(
         kind="market-data",
         profile=f"{cfg.connections} connections",
         target=cfg.target,
         label=cfg.label,
-        started_at=started,
-        ended_at=started + timedelta(seconds=measured),
-        status="partial" if server is not None and server.partial else "complete",
-        config=dict(out["config"]),
-        host=host_facts(generator_cpu_pct=out["client_cpu_pct"]),
-        tags=list(cfg.tags),
+        tags=cfg.tags,
+        started_at=started_at,
+        measured_s=measured,
+        figures=out,
         summaries=[summary],
-        series=series + server_points(server),
         histograms=[Histogram(name, "latency", histograms.encode(latencies.histogram))],
-        trusted=out["trusted"],
-        warnings=[*out["trust_reasons"], *out["warnings"]],
+        client_series=series,
+        server=server,
+        host={"generator_cpu_pct": out["client_cpu_pct"]},
         notes=notes,
     )
 

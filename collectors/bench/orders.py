@@ -12,7 +12,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,14 +22,13 @@ from collectors.bench.httpload import LoadResult, Request, Sample, run_load, run
 from collectors.bench.runs import (
     ServerWatch,
     figures_ms,
-    host_facts,
     keep_figures_run,
-    server_points,
+    measured_run,
     server_summary,
 )
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
-from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
+from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import summarise
 
 __all__ = [
@@ -258,24 +256,20 @@ def build_run(
     server: ScrapeResult | None = None,
 ) -> Run:
     """The run as the store keeps it; partial when the target's /metrics failed us."""
-    started = datetime.fromtimestamp(result.started_at, tz=UTC)
-    return Run(
-        id=new_run_id(),
+    return measured_run(
         kind="orders",
         profile="batch" if cfg.batch_size else "single",
         target=cfg.target,
         label=cfg.label,
-        started_at=started,
-        ended_at=started + timedelta(seconds=result.elapsed),
-        status="complete" if figures["requests"] and not (server and server.partial) else "partial",
-        config=dict(figures["config"]),
-        host=host_facts(generator_cpu_pct=figures["generator_cpu_pct"]),
-        tags=list(cfg.tags),
+        tags=cfg.tags,
+        started_at=result.started_at,
+        measured_s=result.elapsed,
+        figures=figures,
         summaries=[summary],
-        series=per_second_series(result, cfg.batch_size) + server_points(server),
         histograms=hists,
-        trusted=figures["trusted"],
-        warnings=[*figures["trust_reasons"], *figures["warnings"]],
+        client_series=per_second_series(result, cfg.batch_size),
+        server=server,
+        host={"generator_cpu_pct": figures["generator_cpu_pct"]},
     )
 
 

@@ -15,13 +15,14 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from collectors.scrape import DirectScrape, Scraper, ScrapeResult
 from collectors.settings import get_settings
-from collectors.store.model import LatencyFigures, Point, Run
+from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary, new_run_id
 from collectors.store.store import RunStore, StoreError
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "host_facts",
     "keep_figures_run",
     "keep_run",
+    "measured_run",
     "server_points",
     "server_summary",
 ]
@@ -157,3 +159,45 @@ async def hold_for(seconds: float, progress: Progress | None = None, tick: float
         if elapsed >= seconds:
             return
         await asyncio.sleep(min(tick, seconds - elapsed))
+
+
+def measured_run(
+    *,
+    kind: str,
+    profile: str,
+    target: str,
+    label: str,
+    tags: tuple[str, ...] | list[str],
+    started_at: float,
+    measured_s: float,
+    figures: dict[str, Any],
+    summaries: list[Summary],
+    histograms: list[Histogram],
+    client_series: list[Point],
+    server: ScrapeResult | None,
+    host: dict[str, Any],
+    notes: str = "",
+) -> Run:
+    """A benchmark's run as the store keeps it. `figures` is the command's own output: its
+    `config`, `trusted`, `trust_reasons` and `warnings` go with the run; the run is partial when
+    the server's side could not be had."""
+    started = datetime.fromtimestamp(started_at, tz=UTC)
+    return Run(
+        id=new_run_id(),
+        kind=kind,
+        profile=profile,
+        target=target,
+        label=label,
+        started_at=started,
+        ended_at=started + timedelta(seconds=measured_s),
+        status="partial" if server is not None and server.partial else "complete",
+        config=dict(figures["config"]),
+        host=host_facts(**host),
+        tags=list(tags),
+        summaries=summaries,
+        series=client_series + server_points(server),
+        histograms=histograms,
+        trusted=figures["trusted"],
+        warnings=[*figures["trust_reasons"], *figures["warnings"]],
+        notes=notes,
+    )

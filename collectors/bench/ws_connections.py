@@ -20,7 +20,6 @@ import ipaddress
 import math
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,14 +40,13 @@ from collectors.bench.runs import (
     Progress,
     ServerWatch,
     hold_for,
-    host_facts,
     keep_figures_run,
-    server_points,
+    measured_run,
     server_summary,
 )
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
-from collectors.store.model import Point, Run, new_run_id
+from collectors.store.model import Point, Run
 from collectors.store.summarise import summarise
 from pincex.fdlimit import raise_fd_limit
 
@@ -259,24 +257,20 @@ def _build_run(
         f"open-file limit {out['fd_limit']['soft']}"
         + (f"; CAPPED: {out['cap_reason']}" if out["capped"] else "")
     )
-    started = datetime.fromtimestamp(started_at, tz=UTC)
-    return Run(
-        id=new_run_id(),
+    return measured_run(
         kind="ws-connections",
         profile=f"{cfg.connections} connections",
         target=cfg.target,
         label=cfg.label,
-        started_at=started,
-        ended_at=started + timedelta(seconds=measured),
-        status="partial" if server is not None and server.partial else "complete",
-        config=dict(out["config"]),
-        host=host_facts(generator_cpu_pct=out["client_cpu_pct"], fd_limit=out["fd_limit"]),
-        tags=list(cfg.tags),
+        tags=cfg.tags,
+        started_at=started_at,
+        measured_s=measured,
+        figures=out,
         summaries=[summary],
-        series=series + server_points(server),
         histograms=hists,
-        trusted=out["trusted"],
-        warnings=[*out["trust_reasons"], *out["warnings"]],
+        client_series=series,
+        server=server,
+        host={"generator_cpu_pct": out["client_cpu_pct"], "fd_limit": out["fd_limit"]},
         notes=notes,
     )
 
