@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ from collectors.store import Histogram, Point, Run, RunStore, Summary
 from collectors.store.model import Side
 from collectors.store.summarise import summarise
 
-__all__ = ["TARGETS", "StoreBenchResult", "run_store_bench"]
+__all__ = ["TARGETS", "TASKS", "StoreBenchResult", "run_store_bench"]
 
 TARGETS = {"write_s": 2.0, "list_s": 0.2, "merge_s": 0.5}
 _NAME = "POST /api/v1/orders"
@@ -26,9 +29,17 @@ _SERIES: tuple[tuple[Side, str], ...] = (
 )
 
 
+TASKS = {  # figure -> what is timed
+    "write_s": "store a run of {samples:,} latency samples",
+    "list_s": "list {runs:,} runs with their summaries",
+    "merge_s": "p99 over the merged histograms of {merge_runs:,} runs",
+}
+
+
 @dataclass(frozen=True)
 class StoreBenchResult:
-    """Seconds per task with the sizes used and the targets met or missed."""
+    """Median seconds per task over `repeat` timings, with the sizes used and the targets met
+    or missed; `timings` holds every timing of each task."""
 
     samples: int
     runs: int
@@ -38,6 +49,8 @@ class StoreBenchResult:
     listed: int
     merge_s: float
     merged_p99_ms: float
+    repeat: int = 1
+    timings: dict[str, list[float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         figures = {"write_s": self.write_s, "list_s": self.list_s, "merge_s": self.merge_s}
@@ -45,12 +58,19 @@ class StoreBenchResult:
             "samples": self.samples,
             "runs": self.runs,
             "merge_runs": self.merge_runs,
+            "repeat": self.repeat,
             **figures,
+            "timings": self.timings,
             "listed": self.listed,
             "merged_p99_ms": self.merged_p99_ms,
             "targets": TARGETS,
             "met": {key: figures[key] < TARGETS[key] for key in TARGETS},
         }
+
+    def task_names(self) -> dict[str, str]:
+        """What each figure timed, in words."""
+        sizes = {"samples": self.samples, "runs": self.runs, "merge_runs": self.merge_runs}
+        return {key: text.format(**sizes) for key, text in TASKS.items()}
 
 
 def _run(index: int, summaries: list[Summary], hists: list[Histogram], series: list[Point]) -> Run:
@@ -83,7 +103,9 @@ def _big_run(samples: int, rng: np.random.Generator) -> Run:
     return _run(0, [summary], hists, series)
 
 
-def _fill(store: RunStore, runs: int, rng: np.random.Generator) -> None:
+def _fill(
+    store: RunStore, runs: int, rng: np.random.Generator, progress: Callable[[int], None]
+) -> None:
     templates = []
     for t in range(_TEMPLATES):
         latency = rng.lognormal(np.log(1000.0 + 50 * t), 0.5, 2000)
@@ -94,38 +116,66 @@ def _fill(store: RunStore, runs: int, rng: np.random.Generator) -> None:
         batch.append(_run(index, [summary], hists, []))
         if len(batch) == _BATCH:
             store.write_many(batch)
+            progress(len(batch))
             batch = []
     if batch:
         store.write_many(batch)
+        progress(len(batch))
 
 
 def run_store_bench(
-    workdir: Path, *, runs: int = 10_000, samples: int = 1_000_000, merge_runs: int = 1_000
+    workdir: Path,
+    *,
+    runs: int = 10_000,
+    samples: int = 1_000_000,
+    merge_runs: int = 1_000,
+    repeat: int = 5,
+    progress: Callable[[float, float], None] | None = None,
 ) -> StoreBenchResult:
-    """Time the three tasks against a fresh store in `workdir`."""
+    """Time the three tasks `repeat` times each against a fresh store in `workdir`; the figures
+    are the medians. `progress(done, total)` counts runs filled and tasks timed."""
     rng = np.random.default_rng(7)
     store = RunStore(workdir / "bench.duckdb")
-    _fill(store, runs, rng)
+    total = runs + 3 * repeat
+    done = [0]
 
-    started = time.perf_counter()
-    store.write(_big_run(samples, rng))
-    write_s = time.perf_counter() - started
+    def step(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
 
-    started = time.perf_counter()
-    listed = store.list_runs(limit=runs)
-    list_s = time.perf_counter() - started
-
+    _fill(store, runs, rng, step)
+    timings: dict[str, list[float]] = {key: [] for key in TASKS}
+    big = _big_run(samples, rng)
+    for k in range(repeat):
+        run = big if k == 0 else dataclasses.replace(big, id=f"big-{k}")
+        started = time.perf_counter()
+        store.write(run)
+        timings["write_s"].append(time.perf_counter() - started)
+        step(1)
+    listed: list[Any] = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        listed = store.list_runs(limit=runs)
+        timings["list_s"].append(time.perf_counter() - started)
+        step(1)
     ids = [f"bench-{i:08d}" for i in range(1, min(merge_runs, runs) + 1)]
-    started = time.perf_counter()
-    merged = store.merged_percentiles(ids, _NAME, "latency", (99,))
-    merge_s = time.perf_counter() - started
+    merged: dict[float, float] = {}
+    for _ in range(repeat):
+        started = time.perf_counter()
+        merged = store.merged_percentiles(ids, _NAME, "latency", (99,))
+        timings["merge_s"].append(time.perf_counter() - started)
+        step(1)
+    medians = {key: statistics.median(values) for key, values in timings.items()}
     return StoreBenchResult(
         samples=samples,
         runs=runs,
         merge_runs=len(ids),
-        write_s=write_s,
-        list_s=list_s,
+        write_s=medians["write_s"],
+        list_s=medians["list_s"],
         listed=len(listed),
-        merge_s=merge_s,
+        merge_s=medians["merge_s"],
         merged_p99_ms=merged[99.0],
+        repeat=repeat,
+        timings=timings,
     )
