@@ -15,6 +15,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,9 +82,15 @@ class ServerWatch:
         return result
 
 
-def server_points(server: ScrapeResult | None) -> list[Point]:
-    """The server-side points of a watch, or none."""
-    return [] if server is None else list(server.points)
+def server_points(server: ScrapeResult | None, started_at: float | None = None) -> list[Point]:
+    """The server-side points of a watch, or none; with `started_at` (epoch s, the load's
+    start), their seconds are moved onto the client's time base (second 0 = the load's start)."""
+    if server is None:
+        return []
+    if started_at is None or server.origin_wall is None:
+        return list(server.points)
+    shift = server.origin_wall - started_at
+    return [replace(p, second=round(p.second + shift, 3)) for p in server.points]
 
 
 def server_summary(server: ScrapeResult) -> dict[str, Any]:
@@ -195,7 +202,7 @@ def measured_run(
         host=host_facts(**host),
         tags=list(tags),
         summaries=summaries,
-        series=client_series + server_points(server),
+        series=client_series + server_points(server, started_at),
         histograms=histograms,
         trusted=figures["trusted"],
         warnings=[*figures["trust_reasons"], *figures["warnings"]],

@@ -35,6 +35,7 @@ class ScrapeResult:
     problems: list[str] = field(default_factory=list)
     scrapes: int = 0
     failed_scrapes: int = 0
+    origin_wall: float | None = None  # wall-clock time (epoch s) of second 0: the first good scrape
 
     @property
     def partial(self) -> bool:
@@ -116,6 +117,7 @@ class Scraper:
             if snapshot is not None:
                 if origin is None:
                     origin = snapshot.at
+                    self.result.origin_wall = time.time() - (time.monotonic() - snapshot.at)
                 if previous is not None:
                     self._add_points(previous, snapshot, origin)
                 previous = snapshot

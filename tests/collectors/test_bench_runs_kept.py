@@ -79,6 +79,9 @@ def test_market_data_run_is_kept_with_both_sides(server: ServerThread, tmp_path:
     server_names = {p.series for p in run.series if p.side == "server"}
     assert {"ws_connections", "ws_messages_sent_per_s", "match_to_broadcast_p99_ms"} <= server_names
     assert out["server"]["partial"] is False
+    # both sides on one time base: second 0 is the start of the measurement
+    server_seconds = [p.second for p in run.series if p.side == "server"]
+    assert -1.5 < min(server_seconds) and max(server_seconds) < 2.5 + 2
     assert "messages per stream" in run.notes
     # too few frames for a p99 in 2.5 s: said first, in words, and kept with the run
     assert out["trusted"] is (not out["trust_reasons"])
