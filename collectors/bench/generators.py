@@ -88,16 +88,31 @@ class _Child:
     cpu_s: float
 
 
-def _run_child(name: str, cmd: list[str], timeout: float, env: dict[str, str]) -> _Child:
-    """Run one generator process to its end (killed past `timeout`); its CPU seconds from the
-    rusage of reaped children. A non-zero exit is a one-line failure with its last stderr line."""
+Tick = Callable[[float], None]  # seconds since the phase started
+
+
+def _run_child(
+    name: str, cmd: list[str], timeout: float, env: dict[str, str], tick: Tick | None = None
+) -> _Child:
+    """Run one generator process to its end (killed past `timeout`), telling `tick` the
+    seconds elapsed about twice a second; its CPU seconds from the rusage of reaped children.
+    A non-zero exit is a one-line failure with its last stderr line."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
     try:
-        out, err = proc.communicate(timeout=timeout)
+        while True:
+            elapsed = time.perf_counter() - started
+            if tick is not None:
+                tick(elapsed)
+            try:  # retrying communicate() after its timeout loses no output
+                out, err = proc.communicate(timeout=min(0.5, max(timeout - elapsed, 0.01)))
+                break
+            except subprocess.TimeoutExpired:
+                if time.perf_counter() - started >= timeout:
+                    raise
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
@@ -121,7 +136,7 @@ def _child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PINCEX_ADMIN_KEY"}
 
 
-def run_ours(cfg: GeneratorsConfig, tmp: Path) -> Measured:
+def run_ours(cfg: GeneratorsConfig, tmp: Path, tick: Tick | None = None) -> Measured:
     """`pincex bench orders` in its own process; its run (kept in a scratch store) gives the
     full HdrHistograms of both latency views."""
     store = tmp / "ours.duckdb"
@@ -131,7 +146,7 @@ def run_ours(cfg: GeneratorsConfig, tmp: Path) -> Measured:
     cmd += ["--store", str(store), "--label", "generators"]
     cmd += ["--allow-remote"] if cfg.allow_remote else []
     started = time.time()
-    child = _run_child(OURS, pinned(cmd, cfg.generator_cpu), cfg.duration + 60, _child_env())
+    child = _run_child(OURS, pinned(cmd, cfg.generator_cpu), cfg.duration + 60, _child_env(), tick)
     try:
         doc = orjson.loads(child.stdout)
     except orjson.JSONDecodeError:
@@ -211,7 +226,7 @@ def locust_figures(
     return figures, summary, hists
 
 
-def run_locust(cfg: GeneratorsConfig, key: str, tmp: Path) -> Measured:
+def run_locust(cfg: GeneratorsConfig, key: str, tmp: Path, tick: Tick | None = None) -> Measured:
     """Locust headless in one process with one user class, flat out for the duration."""
     name, user_class = LOCUST_CLASSES[key]
     stats, cpu_file = tmp / f"locust-{key}", tmp / f"locust-{key}-cpu.json"
@@ -221,7 +236,7 @@ def run_locust(cfg: GeneratorsConfig, key: str, tmp: Path) -> Measured:
     cmd += ["--json-file", str(stats), "--only-summary", "--loglevel", "WARNING"]
     cmd += ["--exit-code-on-error", "0", "--pincex-cpu-file", str(cpu_file), user_class]
     started = time.time()
-    child = _run_child(name, pinned(cmd, cfg.generator_cpu), cfg.duration + 60, _child_env())
+    child = _run_child(name, pinned(cmd, cfg.generator_cpu), cfg.duration + 60, _child_env(), tick)
     try:
         entries = json.loads((tmp / f"locust-{key}.json").read_text())
         window = json.loads(cpu_file.read_text())
@@ -267,21 +282,37 @@ def comparison(
     return doc
 
 
+def phases(cfg: GeneratorsConfig) -> list[str]:
+    """What `run_generators` will run, one line per phase, in order."""
+    where = f" on core {cfg.generator_cpu}" if cfg.generator_cpu is not None else ""
+    lines = [f"{OURS}: {cfg.rate:g} requests/s for {cfg.duration} s{where}"]
+    for key in cfg.locust_classes:
+        name = LOCUST_CLASSES[key][0]
+        lines.append(f"{name}: {cfg.locust_users} users flat out for {cfg.duration} s{where}")
+    return lines
+
+
 def run_generators(
-    cfg: GeneratorsConfig, progress: Callable[[str], None] = lambda _line: None
+    cfg: GeneratorsConfig, progress: Callable[[float, float], None] | None = None
 ) -> list[Measured]:
-    """Ours, then each Locust class, one after the other against `cfg.target`."""
+    """Ours, then each Locust class, one after the other against `cfg.target`;
+    `progress(seconds done, seconds planned)` over all the phases."""
     if cfg.locust_classes and importlib.util.find_spec("locust") is None:
         raise UsageFailure("locust is not installed in this environment (pip install locust)")
-    where = f" on core {cfg.generator_cpu}" if cfg.generator_cpu is not None else ""
+    total = float(cfg.duration * (1 + len(cfg.locust_classes)))
+
+    def ticker(phase: int) -> Tick | None:
+        if progress is None:
+            return None
+        return lambda elapsed: progress(phase * cfg.duration + min(elapsed, cfg.duration), total)
+
     measured = []
     with tempfile.TemporaryDirectory(prefix="pincex-generators-") as tmp:
-        progress(f"{OURS}: {cfg.rate:g} requests/s for {cfg.duration} s{where}")
-        measured.append(run_ours(cfg, Path(tmp)))
-        for key in cfg.locust_classes:
-            name = LOCUST_CLASSES[key][0]
-            progress(f"{name}: {cfg.locust_users} users flat out for {cfg.duration} s{where}")
-            measured.append(run_locust(cfg, key, Path(tmp)))
+        measured.append(run_ours(cfg, Path(tmp), ticker(0)))
+        for phase, key in enumerate(cfg.locust_classes, start=1):
+            measured.append(run_locust(cfg, key, Path(tmp), ticker(phase)))
+    if progress is not None:
+        progress(total, total)
     return measured
 
 

@@ -10,18 +10,20 @@ from typing import Any
 import click
 import orjson
 
+from collectors.bench.cli_options import fail_if_not_stored, progress_bar, store_path_of
 from collectors.bench.generators import (
     LOCUST_CLASSES,
     OURS,
     GeneratorsConfig,
     build_comparison_run,
     comparison,
+    phases,
     run_generators,
 )
 from collectors.bench.nginx_server import find_nginx, nginx_server
+from collectors.bench.runs import keep_figures_run
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
-from collectors.store.store import RunStore, StoreError
 from pincex.errors import UsageFailure
 
 __all__ = ["generators", "table_lines"]
@@ -211,19 +213,20 @@ def generators(
             generator_cpu,
             allow_remote,
         )
-        measured = run_generators(cfg, emit)
+        for line in phases(cfg):
+            emit(line)
+        with progress_bar(not as_json, "seconds run") as progress:
+            measured = run_generators(cfg, progress)
     doc = comparison(server, cfg, measured)
-    if not no_store:
-        path = store_path or get_settings().store_path
-        run = build_comparison_run(cfg, doc, measured, label)
-        try:
-            doc["run_id"] = RunStore(path).write(run)
-        except StoreError as exc:
-            raise UsageFailure(f"the comparison was measured but not stored: {exc}", 1) from None
+    keep_in = store_path_of(store_path, no_store)
+    if keep_in is not None:
+        keep_figures_run(keep_in, build_comparison_run(cfg, doc, measured, label), doc)
     if as_json:
         click.echo(orjson.dumps(doc).decode())
+        fail_if_not_stored(doc)
         return
     for line in table_lines(doc):
         click.echo(line)
     if "run_id" in doc:
         click.echo(f"stored as run {doc['run_id']}")
+    fail_if_not_stored(doc)
