@@ -1,10 +1,14 @@
-"""An open-model HTTP/1.1 load generator on raw asyncio streams.
+"""An open-model HTTP/1.1 load generator on asyncio protocols.
 
-Requests are due at `start + i / rate` whatever the responses do. A dispatcher releases each
-request at its due time into a queue that `connections` keep-alive workers drain; latency is
-measured from the due time (so a stalled server cannot hide its stall: coordinated omission
-corrected) and, separately, from the actual send (service time). Request bodies are built
-before the clock starts, so the generator spends its time on the wire, not on JSON.
+Requests are due at `start + i / rate` whatever the responses do. Each due request goes
+straight to an idle keep-alive connection, or waits in a FIFO backlog while all of them are
+busy; one request at a time per connection (no pipelining). Latency is measured from the due
+time (so a stalled server cannot hide its stall: coordinated omission corrected) and,
+separately, from the actual send (service time). Request bodies are built before the clock
+starts, so the generator spends its time on the wire, not on JSON.
+
+Due requests are released whenever the event loop runs anyway (on every answer) and otherwise
+by a timer; each request's release is timed against its due time (the schedule lag).
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
+
+from collectors.bench.http_response import ParseError, ResponseParser
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -67,6 +74,7 @@ class TargetUnreachable(ConnectionError):
 
 CONNECT_TIMEOUT = 5.0  # seconds to open one connection
 DRAIN_SECONDS = 10.0  # seconds past the time bound that answers are still awaited
+TICK = 0.001  # the release timer's shortest sleep: the event loop's timers count milliseconds
 
 
 def _encode(req: Request, host: str) -> bytes:
@@ -79,30 +87,209 @@ def _encode(req: Request, host: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + req.body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length = -1
-    chunked = False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        lname = name.strip().lower()
-        if lname == b"content-length":
-            length = int(value)
-        elif lname == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if chunked:
-        parts = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
-            if size == 0:
-                await reader.readuntil(b"\r\n")
-                break
-            parts.append(await reader.readexactly(size + 2))
-        return status, b"".join(p[:-2] for p in parts)
-    body = await reader.readexactly(length) if length > 0 else b""
-    return status, body
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection carrying at most one request at a time."""
+
+    __slots__ = ("index", "load", "parser", "sent", "transport")
+
+    def __init__(self, load: _Load) -> None:
+        self.load = load
+        self.transport: asyncio.Transport | None = None
+        self.parser = ResponseParser()
+        self.index = -1  # the request awaiting its answer, -1 when idle
+        self.sent = 0.0
+        load.connections.append(self)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            answers = self.parser.feed(data)
+        except ParseError as exc:
+            self.load.failed(self, exc)
+            return
+        for status, body in answers:
+            self.load.answered(self, status, body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.index >= 0:
+            self.load.failed(self, exc or ConnectionResetError("the server closed the connection"))
+
+
+class _Load:
+    """The state of one run: the schedule, the idle connections, the backlog, the samples."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        payloads: list[bytes],
+        interval: float,
+        count: int,
+        keep_bodies: bool,
+    ) -> None:
+        self.host, self.port = host, port
+        self.payloads, self.npay = payloads, len(payloads)
+        self.interval, self.count, self.keep_bodies = interval, count, keep_bodies
+        self.loop = asyncio.get_running_loop()
+        self.idle: deque[_Connection] = deque()
+        self.backlog: deque[int] = deque()  # released requests waiting for a connection
+        self.samples: list[Sample] = []
+        self.errors: list[str] = []
+        self.lags = array("d")
+        self.released = 0  # requests released so far: the next one to release
+        self.busy = 0  # requests sent and not answered
+        self.not_sent = 0
+        self.start = self.deadline = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.connecting: set[asyncio.Task[None]] = set()
+        self.connections: list[_Connection] = []  # every one opened or to open
+        self.finished: asyncio.Future[None] = self.loop.create_future()
+
+    async def connect(self, conn: _Connection) -> None:
+        await asyncio.wait_for(
+            self.loop.create_connection(lambda: conn, self.host, self.port), CONNECT_TIMEOUT
+        )
+
+    def begin(self, max_seconds: float) -> None:
+        self.start = time.perf_counter()
+        self.deadline = self.start + max_seconds
+        self.loop.call_later(max_seconds, self.expire)
+        self.loop.call_later(max_seconds + DRAIN_SECONDS, self.give_up)
+        self.release(self.start)
+
+    def release(self, now: float) -> None:
+        """Release every request due by `now`; set the timer for the next one."""
+        i = self.released
+        if i >= self.count:
+            return
+        if now > self.deadline:
+            self.expire()
+            return
+        start, interval = self.start, self.interval
+        last = min(self.count, int((now - start) / interval) + 1)
+        if last > i:
+            idle, backlog, lags = self.idle, self.backlog, self.lags
+            clock = time.perf_counter
+            for k in range(i, last):
+                t = clock()
+                lags.append(t - start - k * interval)
+                if idle:
+                    self.send(idle.popleft(), k, t)
+                else:
+                    backlog.append(k)
+            self.released = last
+        if last < self.count and self.timer is None:
+            # half a millisecond more: the loop rounds timers to whole milliseconds
+            wait = start + last * interval - now + 0.0005
+            self.timer = self.loop.call_later(max(wait, TICK), self.tick)
+
+    def tick(self) -> None:
+        self.timer = None
+        self.release(time.perf_counter())
+
+    def send(self, conn: _Connection, i: int, now: float) -> None:
+        conn.index, conn.sent = i, now
+        self.busy += 1
+        if conn.transport is None:
+            task = self.loop.create_task(self.reconnect(conn, i))
+            self.connecting.add(task)
+            task.add_done_callback(self.connecting.discard)
+        else:
+            conn.transport.write(self.payloads[i % self.npay])
+
+    async def reconnect(self, conn: _Connection, i: int) -> None:
+        try:
+            await self.connect(conn)
+        except (OSError, TimeoutError) as exc:
+            self.failed(conn, exc)
+            return
+        if conn.index == i and conn.transport is not None:
+            conn.transport.write(self.payloads[i % self.npay])
+
+    def answered(self, conn: _Connection, status: int, body: bytes) -> None:
+        done = time.perf_counter()
+        i = conn.index
+        if i < 0:  # an answer nobody asked for
+            self.failed(conn, ParseError(f"an unrequested HTTP {status} answer"))
+            return
+        start = self.start
+        self.samples.append(
+            Sample(
+                i,
+                i * self.interval,
+                conn.sent - start,
+                done - start,
+                status,
+                body if self.keep_bodies else b"",
+            )
+        )
+        conn.index = -1
+        self.busy -= 1
+        self.free(conn, done)
+        self.release(done)
+
+    def failed(self, conn: _Connection, exc: BaseException) -> None:
+        """The connection broke, or the answer was not HTTP: a status 0 sample when a request
+        was waiting on it; a new connection takes its place (opened when next needed)."""
+        done = time.perf_counter()
+        i = conn.index
+        if i >= 0:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+            start = self.start
+            self.samples.append(
+                Sample(i, i * self.interval, conn.sent - start, done - start, 0, b"")
+            )
+            conn.index = -1
+            self.busy -= 1
+        elif conn in self.idle:  # garbage between requests: replaced all the same
+            self.idle.remove(conn)
+        if conn.transport is not None:
+            conn.transport.close()
+            conn.transport = None
+        self.free(_Connection(self), done)
+
+    def free(self, conn: _Connection, now: float) -> None:
+        """An idle connection takes the oldest released request, or waits for one."""
+        if self.backlog:
+            if now > self.deadline:
+                self.expire()
+            else:
+                self.send(conn, self.backlog.popleft(), time.perf_counter())
+                return
+        self.idle.append(conn)
+        if self.busy == 0 and self.released >= self.count:
+            self.end()
+
+    def expire(self) -> None:
+        """The time bound: requests not yet sent never will be."""
+        self.not_sent += self.count - self.released + len(self.backlog)
+        self.released = self.count
+        self.backlog.clear()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.busy == 0:
+            self.end()
+
+    def give_up(self) -> None:
+        """DRAIN_SECONDS past the time bound: the answers still awaited never came."""
+        for conn in [c for c in self.connections if c.index >= 0]:
+            self.failed(conn, TimeoutError(f"no answer {DRAIN_SECONDS:g} s past the time bound"))
+        self.end()
+
+    def end(self) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+    def close(self) -> None:
+        for task in self.connecting:
+            task.cancel()
+        for conn in self.connections:
+            if conn.transport is not None:
+                conn.transport.close()
 
 
 async def run_open_model(
@@ -135,103 +322,44 @@ async def run_open_model(
         payloads = [_encode(requests(i), hostport) for i in range(min(count, pool))]
     else:
         payloads = [_encode(r, hostport) for r in requests[: min(count, pool)]]
-    npay = len(payloads)
-    queue: asyncio.Queue[int | None] = asyncio.Queue()
-    samples: list[Sample] = []
-    errors: list[str] = []
-    interval = 1.0 / rate
-    # Connections are opened before the clock starts, so the first requests do not pay for it.
-    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter] | None] = []
+    load = _Load(host, port, payloads, 1.0 / rate, count, keep_bodies)
+    # Connections are opened before the clock starts, so the first requests do not pay for it;
+    # one that fails to open is tried again when it is given a request.
     for _ in range(connections):
+        conn = _Connection(load)
         try:
-            opened.append(await _connect(host, port))
+            await load.connect(conn)
         except (OSError, TimeoutError) as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
-            opened.append(None)
-    if all(c is None for c in opened):
-        raise TargetUnreachable(f"cannot connect to {hostport}: {errors[0]}")
-    start = time.perf_counter()
-    wall = time.time()
-    deadline = start + max_seconds
-
-    lags = array("d")
-
-    async def dispatcher() -> int:
-        for i in range(count):
-            due = start + i * interval
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            now = time.perf_counter()
-            if now > deadline:
-                return count - i
-            lags.append(now - due)
-            queue.put_nowait(i)
-        return 0
-
-    expired = [0]
-
-    async def worker(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
-        reader: asyncio.StreamReader | None = conn[0] if conn else None
-        writer: asyncio.StreamWriter | None = conn[1] if conn else None
-        try:
-            while True:
-                i = await queue.get()
-                if i is None:
-                    return
-                due = i * interval
-                now = time.perf_counter()
-                if now > deadline:  # queued behind busy connections until the bound ran out
-                    expired[0] += 1
-                    continue
-                sent = now - start
-                try:
-                    if writer is None:
-                        reader, writer = await _connect(host, port)
-                    assert reader is not None
-                    writer.write(payloads[i % npay])
-                    remaining = deadline + DRAIN_SECONDS - time.perf_counter()
-                    status, body = await asyncio.wait_for(_read_response(reader), max(remaining, 1))
-                except (
-                    OSError,
-                    asyncio.IncompleteReadError,
-                    asyncio.LimitOverrunError,
-                    TimeoutError,
-                    ValueError,
-                ) as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                    status, body = 0, b""
-                    if writer is not None:
-                        writer.close()
-                    reader = writer = None
-                done = time.perf_counter() - start
-                samples.append(Sample(i, due, sent, done, status, body if keep_bodies else b""))
-        finally:
-            if writer is not None:
-                writer.close()
+            load.errors.append(f"{type(exc).__name__}: {exc}")
+        load.idle.append(conn)
+    if all(c.transport is None for c in load.idle):
+        load.close()
+        raise TargetUnreachable(f"cannot connect to {hostport}: {load.errors[0]}")
 
     async def reporter() -> None:
         assert progress is not None
         while True:
-            progress(len(samples), count)
+            progress(len(load.samples), count)
             await asyncio.sleep(0.5)
 
-    workers = [asyncio.create_task(worker(conn)) for conn in opened]
+    wall = time.time()
     ticker = asyncio.create_task(reporter()) if progress is not None else None
-    not_sent = await dispatcher()
-    for _ in workers:
-        queue.put_nowait(None)
-    await asyncio.gather(*workers)
-    if ticker is not None:
-        ticker.cancel()
+    load.begin(max_seconds)
+    try:
+        await load.finished
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+        load.close()
+    samples = load.samples
     if progress is not None:
         progress(len(samples), count)
     last_done = max((s.done for s in samples), default=0.0)
-    elapsed = max((s.sent for s in samples), default=0.0) + interval
+    elapsed = max((s.sent for s in samples), default=0.0) + load.interval
     samples.sort(key=lambda s: s.index)
-    lag_p99, lag_max = _p99_and_max(lags)
+    lag_p99, lag_max = _p99_and_max(load.lags)
     return LoadResult(
-        samples, wall, elapsed, not_sent + expired[0], errors, last_done, lag_p99, lag_max
+        samples, wall, elapsed, load.not_sent, load.errors, last_done, lag_p99, lag_max
     )
 
 
@@ -240,10 +368,6 @@ def _p99_and_max(values: array[float]) -> tuple[float, float]:
         return 0.0, 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1]
-
-
-async def _connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
 
 
 def run_load(coro: Coroutine[Any, Any, LoadResult]) -> LoadResult:
