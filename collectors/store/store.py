@@ -6,6 +6,7 @@ transaction; readers open it read-only and retry briefly while a writer holds it
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -310,9 +311,11 @@ class RunStore:
             FROM picked r LEFT JOIN heads s USING (run_id)
             ORDER BY r.started_at DESC, r.run_id
         """
-        with self.reading() as con:
+        with self.reading() as con, _gc_paused():
             rows = con.execute(sql, params).fetchall()
-        return [_listing(row) for row in rows]
+            # tens of thousands of acyclic objects: the cyclic collector's passes over them
+            # were a quarter of a 10,000-run listing (measured: 175 -> 135 ms)
+            return [_listing(row) for row in rows]
 
     def latest_by_label(self, label: str, kind: str) -> Run | None:
         """The most recent run of this kind with this version label, or None."""
@@ -350,6 +353,19 @@ def _filters(kind: str | None, label: str | None) -> tuple[str, list[Any]]:
         clauses.append("label = ?")
         params.append(label)
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (if it was on) for a block that allocates many
+    objects without cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
