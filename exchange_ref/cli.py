@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from decimal import Decimal
 from typing import Any
@@ -157,11 +160,52 @@ def seed_users(count: int, database_url: str | None, prefix: str, as_json: bool)
         click.echo(f"{user['name']}  {user['apiKey']}")
 
 
+_DEMO_RATE = 1000  # orders per second of the demo's load test (batches of 10)
+
+
+def _demo_load(url: str, admin_key: str, seconds: int, store_path: str | None) -> None:
+    """`pincex bench orders` against the demo exchange in its own process; its summary printed
+    here, its run kept in the run store."""
+    cmd = [sys.executable, "-m", "pincex", "bench", "orders", "--target", url]
+    cmd += ["--rate", str(_DEMO_RATE), "--duration", str(seconds), "--batch-size", "10"]
+    cmd += ["--label", "demo", "--tag", "demo"]
+    cmd += ["--store", store_path] if store_path else []
+    click.echo(f"Load test: {_DEMO_RATE} orders/s in batches of 10 for {seconds} s ...")
+    done = subprocess.run(
+        cmd,
+        env={**os.environ, "PINCEX_ADMIN_KEY": admin_key},
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        click.echo(f"  {line}")
+    if done.returncode != 0:
+        click.echo("  the load test failed (its error is above); the exchange stays up", err=True)
+    else:
+        click.echo("  runs: pincex runs list   (pincex runs show ID for one)")
+
+
 @click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
 @click.option("--db", "database_url", default="sqlite:///data/demo-exchange.db", show_default=True)
-def demo(port: int, database_url: str) -> None:
-    """Start the exchange with demo users on 127.0.0.1 and stay up until Ctrl-C."""
+@click.option(
+    "--load-seconds",
+    type=click.IntRange(0, 600),
+    default=10,
+    show_default=True,
+    help="seconds of the orders benchmark run against it at start, kept in the run store (0: none)",
+)
+@click.option(
+    "--store",
+    "store_path",
+    default=None,
+    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
+)
+def demo(port: int, database_url: str, load_seconds: int, store_path: str | None) -> None:
+    """Start the exchange with demo users on 127.0.0.1, drive a short real load test against it
+    (its run kept in the run store), and stay up until Ctrl-C."""
     from exchange_ref.server import ServerThread
     from exchange_ref.service import User
 
@@ -194,6 +238,8 @@ def demo(port: int, database_url: str) -> None:
         f'-d \'{{"symbol":"BTCUSD","side":"BUY","type":"LIMIT","timeInForce":"GTC",'
         f'"quantity":0.5,"price":50000}}\' {thread.url}/api/v1/orders'
     )
+    if load_seconds:
+        _demo_load(thread.url, service.admin_key, load_seconds, store_path)
     click.echo("Press Ctrl-C to stop.")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from collectors.store.store import RunStore
 from pincex.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,10 @@ def test_demo_serves_an_exchange_with_demo_users_until_interrupted(tmp_path):
             "0",
             "--db",
             f"sqlite:///{tmp_path / 'demo.db'}",
+            "--load-seconds",
+            "2",
+            "--store",
+            str(tmp_path / "runs.duckdb"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -71,6 +76,12 @@ def test_demo_serves_an_exchange_with_demo_users_until_interrupted(tmp_path):
         assert url.startswith("http://127.0.0.1:")
         keys = [line.split()[-1] for line in lines if line.startswith("demo-")]
         assert len(keys) == 3
+        # a real load test ran against it and its run is in the store
+        stored = [line for line in lines if line.startswith("stored as run ")]
+        assert len(stored) == 1, lines
+        run = RunStore(tmp_path / "runs.duckdb").get(stored[0].split()[-1])
+        assert (run.kind, run.label, run.tags) == ("orders", "demo", ["demo"])
+        assert run.summaries[0].count == 200 and run.summaries[0].errors == 0
         r = httpx.post(
             f"{url}/api/v1/orders",
             headers={"X-API-Key": keys[0]},
