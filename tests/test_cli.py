@@ -81,7 +81,7 @@ def test_demo_serves_an_exchange_with_demo_users_until_interrupted(tmp_path):
         assert len(stored) == 1, lines
         run = RunStore(tmp_path / "runs.duckdb").get(stored[0].split()[-1])
         assert (run.kind, run.label, run.tags) == ("orders", "demo", ["demo"])
-        assert run.summaries[0].count == 200 and run.summaries[0].errors == 0
+        assert run.summaries[0].count == 2000 and run.summaries[0].errors == 0
         r = httpx.post(
             f"{url}/api/v1/orders",
             headers={"X-API-Key": keys[0]},
