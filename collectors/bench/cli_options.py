@@ -8,11 +8,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
+import orjson
 
 from collectors.settings import get_settings
 from pincex.errors import UsageFailure
 
 __all__ = [
+    "echo_json",
     "fail_if_not_stored",
     "progress_bar",
     "scrape_option",
@@ -100,3 +102,10 @@ def fail_if_not_stored(figures: dict[str, Any]) -> None:
     """After the figures are printed: exit 1 with one line when the store refused the run."""
     if "store_error" in figures:
         raise UsageFailure(f"the run was measured but not stored: {figures['store_error']}", 1)
+
+
+def echo_json(figures: dict[str, Any]) -> None:
+    """--json: the figures as one object on stdout, then the store's refusal (if any) as the
+    command's one error line."""
+    click.echo(orjson.dumps(figures).decode())
+    fail_if_not_stored(figures)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import orjson
 import psycopg
 import sqlalchemy.exc
 
 from collectors.bench.cli_options import (
+    echo_json,
     fail_if_not_stored,
     progress_bar,
     store_options,
@@ -118,8 +118,7 @@ def db(
     if keep_in is not None:
         keep_figures_run(keep_in, run, doc)
     if as_json:
-        click.echo(orjson.dumps(doc).decode())
-        fail_if_not_stored(doc)
+        echo_json(doc)
         return
     if reasons:
         click.echo("NOT TRUSTED: " + "; ".join(reasons))

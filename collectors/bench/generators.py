@@ -12,7 +12,6 @@ import dataclasses
 import importlib.util
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import numpy as np
 import orjson
 
 from collectors.bench.nginx_server import pinned
-from collectors.bench.runs import figures_ms
+from collectors.bench.runs import figures_ms, host_facts
 from collectors.store.model import Histogram, Run, Summary, new_run_id
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
@@ -317,7 +316,11 @@ def run_generators(
 
 
 def build_comparison_run(
-    cfg: GeneratorsConfig, doc: dict[str, Any], measured: list[Measured], label: str
+    cfg: GeneratorsConfig,
+    doc: dict[str, Any],
+    measured: list[Measured],
+    label: str,
+    tags: tuple[str, ...] = (),
 ) -> Run:
     """The comparison as one stored run: kind `generators`, one summary per generator."""
     ours = measured[0].figures
@@ -331,14 +334,11 @@ def build_comparison_run(
         ended_at=datetime.fromtimestamp(measured[-1].ended_at, tz=UTC),
         status="complete" if all(m.figures["requests"] for m in measured) else "partial",
         config={**doc["config"], "locust_classes": list(cfg.locust_classes)},
-        host={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "hostname": platform.node(),
-            "kernel": platform.release(),
-            "server": doc["server"],
-            "cpu_pct": {m.figures["name"]: m.figures["cpu_pct"] for m in measured},
-        },
+        host=host_facts(
+            server=doc["server"],
+            cpu_pct={m.figures["name"]: m.figures["cpu_pct"] for m in measured},
+        ),
+        tags=list(tags),
         summaries=[m.summary for m in measured],
         histograms=[h for m in measured for h in m.histograms],
         trusted=bool(ours["trusted"]),

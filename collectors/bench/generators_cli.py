@@ -8,9 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import click
-import orjson
 
-from collectors.bench.cli_options import fail_if_not_stored, progress_bar, store_path_of
+from collectors.bench.cli_options import (
+    echo_json,
+    fail_if_not_stored,
+    progress_bar,
+    store_options,
+    store_path_of,
+)
 from collectors.bench.generators import (
     LOCUST_CLASSES,
     OURS,
@@ -160,14 +165,7 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     default=None,
     help="core each generator is pinned to (default: the next available)",
 )
-@click.option("--label", default="unlabelled", show_default=True, help="label kept with the run")
-@click.option(
-    "--store",
-    "store_path",
-    default=None,
-    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
-)
-@click.option("--no-store", is_flag=True, help="do not keep the comparison in the run store")
+@store_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def generators(
     target: str | None,
@@ -180,6 +178,7 @@ def generators(
     server_cpu: int | None,
     generator_cpu: int | None,
     label: str,
+    tags: tuple[str, ...],
     store_path: str | None,
     no_store: bool,
     as_json: bool,
@@ -220,10 +219,9 @@ def generators(
     doc = comparison(server, cfg, measured)
     keep_in = store_path_of(store_path, no_store)
     if keep_in is not None:
-        keep_figures_run(keep_in, build_comparison_run(cfg, doc, measured, label), doc)
+        keep_figures_run(keep_in, build_comparison_run(cfg, doc, measured, label, tags), doc)
     if as_json:
-        click.echo(orjson.dumps(doc).decode())
-        fail_if_not_stored(doc)
+        echo_json(doc)
         return
     for line in table_lines(doc):
         click.echo(line)

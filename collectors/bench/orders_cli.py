@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import orjson
 
 from collectors.bench.cli_options import (
+    echo_json,
     fail_if_not_stored,
     progress_bar,
     scrape_option,
@@ -125,8 +125,7 @@ def orders(
     except (OSError, RuntimeError) as exc:
         raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
     if as_json:
-        click.echo(orjson.dumps(result).decode())
-        fail_if_not_stored(result)
+        echo_json(result)
         return
     if spec_output:
         if not result["trusted"]:  # the script's lines stay exact; the verdict goes to stderr

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 import numpy as np
-import orjson
 
 from collectors.bench.cli_options import (
+    echo_json,
     fail_if_not_stored,
     progress_bar,
     store_options,
@@ -75,8 +75,7 @@ def store(
     if keep_in is not None:
         keep_figures_run(keep_in, _run(result, data, wall, label, tags), data)
     if as_json:
-        click.echo(orjson.dumps(data).decode())
-        fail_if_not_stored(data)
+        echo_json(data)
         return
     met = data["met"]
     for key, name in result.task_names().items():

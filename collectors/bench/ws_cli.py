@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-import orjson
 
 from collectors.bench.cli_options import (
+    echo_json,
     fail_if_not_stored,
     progress_bar,
     scrape_option,
@@ -160,8 +160,7 @@ def market_data(
     )
     result = _run(run_market_data, cfg, as_json)
     if as_json:
-        click.echo(orjson.dumps(result).decode())
-        fail_if_not_stored(result)
+        echo_json(result)
         return
     _trust_lines(result)
     conns = result["connections"]
@@ -244,8 +243,7 @@ def ws_connections(
     )
     result = _run(run_ws_connections, cfg, as_json)
     if as_json:
-        click.echo(orjson.dumps(result).decode())
-        fail_if_not_stored(result)
+        echo_json(result)
         return
     _trust_lines(result)
     click.echo(
