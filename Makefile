@@ -7,7 +7,7 @@ BOOK   := $(VENV)/.book-built
 
 .PHONY: demo test check lint typecheck sysdeps venv clean
 
-demo: venv
+demo: venv sysdeps
 	$(BIN)/pincex demo
 
 test: venv sysdeps
@@ -38,7 +38,8 @@ $(BOOK): $(STAMP) exchange_ref/engine/_book_core.py exchange_ref/engine/_book_bu
 	$(BIN)/python -m exchange_ref.engine._book_build || echo "make: order book not compiled; using the pure-Python book" >&2
 	@touch $(BOOK)
 
-# System packages the tests start for real: PostgreSQL (initdb, pg_ctl) and Prometheus (promtool).
+# System packages the tests start for real: PostgreSQL (initdb, pg_ctl), Prometheus (promtool),
+# Chromium (browser tests, PDF charts) and poppler-utils (pdftotext).
 sysdeps:
 	@scripts/sysdeps.sh
 

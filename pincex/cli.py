@@ -18,14 +18,26 @@ from pincex.errors import one_line
 from planning.plan_cli import plan
 from planning.regress_cli import regress
 from planning.slo_cli import diagnose, slo
+from planning.sources import provide
 
 __all__ = ["cli", "main"]
 
 
+class _StoreSource:
+    """The run store as planning's RunSource, imported on first use (pandas is slow to load)."""
+
+    def __getattr__(self, name: str) -> object:
+        from dashboard.queries import StoreRunSource
+
+        return getattr(StoreRunSource(), name)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pincex-perf-lab")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """PinCEX Perf Lab: measure the exchange, judge it against its targets, plan its capacity."""
+    provide(ctx, _StoreSource())  # type: ignore[arg-type]
 
 
 cli.add_command(exchange)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the system packages the test suite runs for real, only when they are missing.
+# Install the system packages the test suite and the demo run for real, only when missing.
 set -euo pipefail
 
 missing=()
@@ -8,6 +8,14 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 if ! command -v promtool >/dev/null 2>&1; then
   missing+=(prometheus)
+fi
+# The dashboard's browser tests and PDF reports (Plotly's Kaleido drives the system Chromium).
+if ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+# pdftotext, to read the PDF reports back in the tests.
+if ! command -v pdftotext >/dev/null 2>&1; then
+  missing+=(poppler-utils)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

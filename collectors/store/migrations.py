@@ -76,7 +76,19 @@ _V2 = [
     "CREATE INDEX runs_label_kind ON runs (label, kind)",
 ]
 
-MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2)
+# v3: a pinned baseline per (kind, profile), and an index for time-ordered listings.
+_V3 = [
+    """CREATE TABLE baselines (
+        kind VARCHAR NOT NULL,
+        profile VARCHAR NOT NULL,
+        run_id VARCHAR NOT NULL,
+        pinned_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (kind, profile)
+    )""",
+    "CREATE INDEX runs_started ON runs (started_at)",
+]
+
+MIGRATIONS: Sequence[Sequence[str]] = (_V1, _V2, _V3)
 
 
 def latest_version() -> int:

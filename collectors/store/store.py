@@ -266,19 +266,87 @@ class RunStore:
         return waiting
 
     def delete(self, run_id: str) -> None:
-        """Remove a run and everything it holds; RunNotFound if there is none."""
+        """Remove a run and everything it holds (a pin on it too); RunNotFound if there is none."""
         with self._writer() as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 row = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone()
                 if row is None:
                     raise RunNotFound(f"no run with id {run_id}")
-                for table in ("summaries", "series", "histograms", "warnings", "runs"):
+                for table in ("summaries", "series", "histograms", "warnings", "baselines", "runs"):
                     con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    def pin(self, run_id: str) -> tuple[str, str, str | None]:
+        """Pin the run as the baseline of its (kind, profile); (kind, profile, the run id it
+        replaced or None). RunNotFound if there is no such run."""
+        with self._writer() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                row = con.execute(
+                    "SELECT kind, profile FROM runs WHERE run_id = ?", [run_id]
+                ).fetchone()
+                if row is None:
+                    raise RunNotFound(f"no run with id {run_id}")
+                kind, profile = row
+                old = con.execute(
+                    "SELECT run_id FROM baselines WHERE kind = ? AND profile = ?", [kind, profile]
+                ).fetchone()
+                con.execute("DELETE FROM baselines WHERE kind = ? AND profile = ?", [kind, profile])
+                con.execute(
+                    "INSERT INTO baselines VALUES (?, ?, ?, now()::TIMESTAMP)",
+                    [kind, profile, run_id],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return kind, profile, (None if old is None or old[0] == run_id else old[0])
+
+    def unpin(self, run_id: str) -> tuple[str, str]:
+        """Remove the pin on this run; (kind, profile). StoreError if it is not pinned."""
+        with self._writer() as con:
+            row = con.execute(
+                "DELETE FROM baselines WHERE run_id = ? RETURNING kind, profile", [run_id]
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"run {run_id} is not a pinned baseline")
+        return row[0], row[1]
+
+    def baselines(self) -> dict[tuple[str, str], str]:
+        """Pinned baselines: (kind, profile) -> run id."""
+        with self.reading() as con:
+            rows = con.execute("SELECT kind, profile, run_id FROM baselines").fetchall()
+        return {(kind, profile): run_id for kind, profile, run_id in rows}
+
+    def resolve(self, ref: str, kind: str | None = None) -> str:
+        """A run id from `ref`: an id, a unique id prefix of 8+ characters, or `latest` (the most
+        recently started run, of `kind` when given). RunNotFound when nothing matches."""
+        with self.reading() as con:
+            if ref == "latest":
+                where, params = _filters(kind, None)
+                row = con.execute(
+                    f"SELECT run_id FROM runs {where} ORDER BY started_at DESC, stored_at DESC "
+                    "LIMIT 1",
+                    params,
+                ).fetchone()
+                if row is None:
+                    what = f"{kind} runs" if kind else "runs"
+                    raise RunNotFound(f"no {what} in {self.path}")
+                return str(row[0])
+            rows = con.execute(
+                "SELECT run_id FROM runs WHERE run_id = ? OR (length(?) >= 8 AND "
+                "starts_with(run_id, ?)) LIMIT 2",
+                [ref, ref, ref],
+            ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if not rows:
+            raise RunNotFound(f"no run with id {ref}")
+        raise RunNotFound(f"{ref} is the start of more than one run id; give more of it")
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ def test_v1_store_upgrades_without_losing_a_run(tmp_path: Path) -> None:
 
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert current_version(con) == latest_version() == 2
+        assert current_version(con) == latest_version() == 3
         columns = {r[0] for r in con.execute("DESCRIBE runs").fetchall()}
         assert "notes" in columns
     finally:
