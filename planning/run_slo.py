@@ -115,8 +115,9 @@ def _points(series: pd.DataFrame, name: str, side: str = "server") -> pd.Series:
     return picked["value"].astype(float).dropna()
 
 
-def _orders(facts: RunFacts, summaries: pd.DataFrame, series: pd.DataFrame, out: RunFigures,
-            slos: SloConfig) -> None:  # fmt: skip
+def _orders(
+    facts: RunFacts, summaries: pd.DataFrame, series: pd.DataFrame, out: RunFigures, slos: SloConfig
+) -> None:
     head = _headline(summaries)
     if head is None:
         return
@@ -132,8 +133,10 @@ def _orders(facts: RunFacts, summaries: pd.DataFrame, series: pd.DataFrame, out:
     else:
         achieved = float(head["throughput_per_s"]) * max(batch, 1)
     offered = float(facts.config.get("rate") or 0.0)
-    for metric, minimum_s in (("order_throughput_per_second", 0.0),
-                              ("peak_order_throughput_per_second", 60.0)):  # fmt: skip
+    for metric, minimum_s in (
+        ("order_throughput_per_second", 0.0),
+        ("peak_order_throughput_per_second", 60.0),
+    ):
         slo = slos.table_slo(metric)
         target = None if slo is None else slo.target
         if target is None:
@@ -203,8 +206,11 @@ def _server(series: pd.DataFrame, out: RunFigures) -> None:
         put("trading_engine_disk_mb_per_second", disk / 1e6, "mean of read + write")
     book = _points(series, "book_update_p99_ms")
     if len(book):
-        put("order_book_update_latency_ms", float(book.median()),
-            f"median of per-second p99 (worst second {book.max():.3f} ms)")  # fmt: skip
+        put(
+            "order_book_update_latency_ms",
+            float(book.median()),
+            f"median of per-second p99 (worst second {book.max():.3f} ms)",
+        )
     pool = _points(series, "db_pool_use_percent")
     if len(pool):
         put("database_pool_utilization_percent", float(pool.max()), "peak of per-second use")

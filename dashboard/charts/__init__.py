@@ -1,0 +1,1 @@
+"""Pure chart functions: DataFrame in, Plotly figure out."""

@@ -1,0 +1,5 @@
+"""Capacity: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Capacity")

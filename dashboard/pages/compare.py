@@ -1,0 +1,5 @@
+"""Compare: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Compare")

@@ -1,0 +1,5 @@
+"""Live: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Live")

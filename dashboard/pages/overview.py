@@ -1,0 +1,5 @@
+"""Overview: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Overview")

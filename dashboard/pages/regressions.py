@@ -1,0 +1,5 @@
+"""Regressions: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Regressions")

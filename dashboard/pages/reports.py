@@ -1,0 +1,5 @@
+"""Reports: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Reports")

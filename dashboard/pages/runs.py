@@ -1,0 +1,5 @@
+"""Runs: placeholder until its page lands."""
+
+import streamlit as st
+
+st.title("Runs")

@@ -1,0 +1,103 @@
+"""What every page shares: the store it reads, the empty-store guide, the locked-store notice,
+and how runs are named."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from collectors.settings import get_settings
+from collectors.store.store import StoreError
+from dashboard import data
+
+__all__ = [
+    "EMPTY_STORE_HELP",
+    "StoreView",
+    "blank",
+    "empty_store_guide",
+    "guarded",
+    "load",
+    "page_header",
+    "run_title",
+    "store_view",
+]
+
+T = TypeVar("T")
+
+EMPTY_STORE_HELP = """\
+The run store has no runs yet. Measure something and it appears here:
+
+```sh
+make demo                                    # the exchange, a short ramp, market-data and db runs
+pincex bench orders --target http://127.0.0.1:8080 --rate 1000 --duration 10 --label v1
+pincex bench market-data --target http://127.0.0.1:8080 --connections 100 --duration 30
+pincex bench db --url sqlite:///data/bench-db.sqlite --label v1
+pincex runs import run.json                  # a run exported elsewhere
+```
+"""
+
+
+@dataclass(frozen=True)
+class StoreView:
+    """The store this app reads: its path and the stamp that keys the cache."""
+
+    path: str
+    version: data.Stamp
+
+    @property
+    def exists(self) -> bool:
+        return self.version != (0, 0)
+
+
+def store_view() -> StoreView:
+    """The store named by `pincex dashboard --store` (PINCEX_STORE_PATH), freshly stamped."""
+    path = os.path.abspath(get_settings().store_path)
+    return StoreView(path, data.stamp(path))
+
+
+def page_header(title: str, caption: str) -> None:
+    """The page's title and one line of what it answers."""
+    st.title(title)
+    st.caption(caption)
+
+
+def empty_store_guide(view: StoreView) -> None:
+    """The message of a page with nothing to show yet: where it looked and how to fill it."""
+    st.info(f"No runs in `{view.path}` yet.")
+    st.markdown(EMPTY_STORE_HELP)
+
+
+@contextmanager
+def guarded(view: StoreView) -> Iterator[None]:
+    """Turn a locked or unreadable store into a short notice with a retry button."""
+    try:
+        yield
+    except StoreError as exc:
+        st.warning(f"The run store is busy or unreadable: {exc}")
+        if st.button("Retry", key="store-retry"):
+            st.cache_data.clear()
+            st.rerun()
+        st.stop()
+
+
+def load(view: StoreView, fn: Callable[[], T]) -> T:
+    """`fn()` with a locked store shown as a notice (and the page stopped)."""
+    with guarded(view):
+        return fn()
+
+
+def run_title(row: pd.Series | dict[str, object]) -> str:
+    """'label · kind · YYYY-mm-dd HH:MM:SS' (the id is shown in a run's detail)."""
+    started = pd.Timestamp(row["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{row['label']} · {row['kind']} · {started}"
+
+
+def blank(reason: str) -> None:
+    """A figure that cannot be shown: a quiet line with the reason, never an exception."""
+    st.caption(f"— {reason}")
