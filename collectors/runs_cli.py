@@ -1,4 +1,4 @@
-"""`pincex runs ...`: list, show, export, import and delete stored runs."""
+"""`pincex runs ...`: list, show, export, import, delete, pin and unpin stored runs."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def _figures(f: LatencyFigures | None) -> dict[str, float] | None:
     return None if f is None else dict(vars(f))
 
 
-def _listing_dict(item: RunListing) -> dict[str, Any]:
+def _listing_dict(item: RunListing, pinned: bool = False) -> dict[str, Any]:
     head = item.headline
     return {
         "id": item.id,
@@ -73,6 +73,7 @@ def _listing_dict(item: RunListing) -> dict[str, Any]:
         "status": item.status,
         "tags": item.tags,
         "trusted": item.trusted,
+        "pinned": pinned,
         "notes": item.notes,
         "headline": None
         if head is None
@@ -105,7 +106,7 @@ def _table(rows: list[list[str]]) -> str:
 )
 @click.pass_context
 def runs(ctx: click.Context, store_path: Path | None) -> None:
-    """Stored runs: list, show, export, import, delete."""
+    """Stored runs: list, show, export, import, delete, pin and unpin baselines."""
     settings = get_settings()
     ctx.obj = RunStore(
         store_path or settings.store_path,
@@ -124,18 +125,20 @@ def runs(ctx: click.Context, store_path: Path | None) -> None:
 def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_json: bool) -> None:
     """Runs, newest first, with their headline summary (the name with most requests).
 
-    A `!` after the status marks a run whose figures are not trusted.
+    A `!` after the status marks a run whose figures are not trusted; `pinned` marks the
+    baseline of its kind and profile (`pincex runs pin ID`).
     """
     with _failures():
         items = store.list_runs(kind=kind, label=label, limit=limit)
+        pinned = set(store.baselines().values()) if items else set()
     if as_json:
-        _echo_json({"runs": [_listing_dict(i) for i in items]})
+        _echo_json({"runs": [_listing_dict(i, i.id in pinned) for i in items]})
         return
     if not items:
         click.echo("no runs")
         return
-    rows = [["id", "kind", "label", "status", "started (UTC)", "headline", "n", "req/s", "p95 ms",
-             "p99 ms"]]  # fmt: skip
+    rows = [["id", "kind", "label", "status", "pinned", "started (UTC)", "headline", "n", "req/s",
+             "p95 ms", "p99 ms"]]  # fmt: skip
     for i in items:
         h = i.headline
         rows.append(
@@ -144,6 +147,7 @@ def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_j
                 i.kind,
                 i.label,
                 i.status if i.trusted else f"{i.status}!",
+                "pinned" if i.id in pinned else "",
                 i.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                 "-" if h is None else h.name,
                 "-" if h is None else str(h.count),
@@ -311,3 +315,33 @@ def delete(store: RunStore, run_id: str) -> None:
     with _failures():
         store.delete(run_id)
     click.echo(f"deleted {run_id}")
+
+
+@runs.command("pin")
+@click.argument("run_ref", metavar="ID")
+@click.pass_obj
+def pin(store: RunStore, run_ref: str) -> None:
+    """Pin a run as the baseline of its kind and profile (replacing the one pinned before).
+
+    ID is a run id, a unique id prefix of 8+ characters, or `latest`. Comparison and
+    regression views default to the pinned baseline.
+    """
+    with _failures():
+        run_id = store.resolve(run_ref)
+        kind, profile, replaced = store.pin(run_id)
+    was = "" if replaced is None else f" (replacing {replaced})"
+    click.echo(f"pinned {run_id} as the {kind}/{profile} baseline{was}")
+
+
+@runs.command("unpin")
+@click.argument("run_ref", metavar="ID")
+@click.pass_obj
+def unpin(store: RunStore, run_ref: str) -> None:
+    """Remove the pin on a run (ID: an id, a unique 8+ character prefix, or `latest`)."""
+    with _failures():
+        run_id = store.resolve(run_ref)
+        try:
+            kind, profile = store.unpin(run_id)
+        except StoreError as exc:
+            raise UsageFailure(str(exc), 2) from None
+    click.echo(f"unpinned {run_id}: {kind}/{profile} has no pinned baseline now")

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-HERE = Path(__file__).parent / "pages"
+# One short script per page. Not `pages/`: Streamlit would also list a folder of that name as an
+# old-style multipage app, and a deep link (/capacity) opened first would run the page without
+# this router (file names in the sidebar, no page config).
+HERE = Path(__file__).parent / "views"
 
 # (file, title, url path, icon): each page has a fixed URL path.
 PAGES: tuple[tuple[str, str, str, str], ...] = (

@@ -11,30 +11,48 @@ turns into a short notice with a retry button.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from collectors.store import frames
+from collectors.store.export import SeedResults
+from collectors.store.export import seed_results as export_seed_results
 from collectors.store.frames import RunFilter
 from dashboard import queries
+from planning.compare import Difference, Distribution, Side, differences
 from planning.ramp import LoadDefinition, Ramp
-from planning.regress.stored import Detected
+from planning.regress.report import analyse
+from planning.regress.stored import Detected, histories_from_summaries
 from planning.run_slo import JudgedRun, LatestVerdict
 
 __all__ = [
+    "RunFacets",
     "Stamp",
     "baselines",
+    "compared",
     "detected",
     "judged",
+    "label_counts",
+    "latest_runs",
     "latest_verdicts",
     "percentile_curve",
     "ramp",
+    "recent_runs",
+    "recent_summaries",
+    "resolve",
+    "run_facets",
+    "run_listing",
     "runs",
+    "seed_results",
     "series",
     "stamp",
     "summaries",
+    "summary_history",
+    "summary_series",
     "warnings",
 ]
 
@@ -111,3 +129,182 @@ def ramp(
 ) -> Ramp:
     """(load, throughput) points of the matching runs and the best rate that met the p99."""
     return queries.ramp(queries.open_store(path), where, load)
+
+
+# -- the overview and runs pages: small cached answers, so a rerun unpickles little -------------
+
+_HEADLINE_COLUMNS = ("headline", "p99_ms", "throughput_per_s")
+
+
+@dataclass(frozen=True)
+class RunFacets:
+    """What the run filters can choose from: distinct kinds, profiles, labels, tags, the first
+    and last start, and how many runs there are."""
+
+    kinds: list[str]
+    profiles: list[str]
+    labels: list[str]
+    tags: list[str]
+    first: datetime | None
+    last: datetime | None
+    count: int
+
+
+_FACETS_SQL = """
+    SELECT list_sort(list_distinct(list(kind))), list_sort(list_distinct(list(profile))),
+           list_sort(list_distinct(list(label))),
+           list_sort(list_distinct(flatten(list(CAST(tags AS VARCHAR[]))))),
+           min(started_at), max(started_at), count(*)
+    FROM runs
+"""
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def run_facets(path: str, version: Stamp) -> RunFacets:
+    """The values the run filters offer (every run in the store)."""
+    if not Path(path).is_file():
+        return RunFacets([], [], [], [], None, None, 0)
+    with queries.open_store(path).reading() as con:
+        kinds, profiles, labels, tags, first, last, count = con.execute(_FACETS_SQL).fetchone()
+    return RunFacets(kinds or [], profiles or [], labels or [], tags or [], first, last, int(count))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def run_listing(
+    path: str, version: Stamp, where: RunFilter | None = None, limit: int = 500
+) -> tuple[pd.DataFrame, int]:
+    """The newest `limit` runs matching `where` (without config and host) and how many match."""
+    store = queries.open_store(path)
+    frame = frames.runs(store, where, limit=limit)
+    if len(frame) < limit:
+        return frame.drop(columns=["config", "host"]), len(frame)
+    cond, params = (where or RunFilter()).where()
+    with store.reading() as con:
+        (count,) = con.execute(f"SELECT count(*) FROM runs {cond}", params).fetchone()
+    return frame.drop(columns=["config", "host"]), int(count)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def resolve(path: str, version: Stamp, ref: str) -> str:
+    """The run id `ref` names (an id, a unique prefix of 8+ characters, or `latest`);
+    `RunNotFound` (one line) when none or more than one does."""
+    return queries.open_store(path).resolve(ref.strip())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def latest_runs(path: str, version: Stamp) -> pd.DataFrame:
+    """The newest run of each (kind, profile), newest first (frames.latest_runs), with its
+    headline summary (the one with the most samples): `headline`, `p99_ms` (from due time)
+    and `throughput_per_s`."""
+    store = queries.open_store(path)
+    latest = frames.latest_runs(store)
+    if latest.empty:
+        return latest.assign(**{c: pd.Series(dtype=object) for c in _HEADLINE_COLUMNS})
+    ids = tuple(str(r) for r in latest["run_id"])
+    summ = frames.summaries(store, RunFilter(run_ids=ids))
+    if summ.empty:
+        return latest.assign(headline=None, p99_ms=float("nan"), throughput_per_s=float("nan"))
+    summ = summ.assign(count=pd.to_numeric(summ["count"]))
+    heads = summ.loc[summ.groupby("run_id")["count"].idxmax()].set_index("run_id")
+    picked = heads.reindex(latest["run_id"])
+    return latest.assign(
+        headline=picked["name"].to_numpy(),
+        p99_ms=pd.to_numeric(picked["latency_p99_ms"]).to_numpy(),
+        throughput_per_s=pd.to_numeric(picked["throughput_per_s"]).to_numpy(),
+    )
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def summary_series(path: str, version: Stamp, where: RunFilter | None = None) -> pd.DataFrame:
+    """The summary series of the matching runs: kind, profile, name and how many runs have it,
+    most runs first."""
+    summ = frames.summaries(queries.open_store(path), where)
+    if summ.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("kind", "profile", "name", "runs")}
+        )
+    counted = summ.groupby(["kind", "profile", "name"], sort=True)["run_id"].nunique()
+    out = counted.rename("runs").reset_index()
+    return out.sort_values("runs", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def summary_history(
+    path: str, version: Stamp, where: RunFilter | None, kind: str, profile: str, name: str
+) -> pd.DataFrame:
+    """One summary series (kind, profile, name) over the matching runs, oldest first, with each
+    run's `title` (frames.summaries columns)."""
+    narrowed = replace(where or RunFilter(), kind=kind, profile=profile)
+    summ = frames.summaries(queries.open_store(path), narrowed)
+    picked = summ[summ["name"] == name].reset_index(drop=True) if not summ.empty else summ
+    return picked.assign(title=frames.run_titles(picked))
+
+
+# -- the compare, regressions and benchmarks pages ----------------------------------------------
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def recent_runs(
+    path: str, version: Stamp, where: RunFilter | None = None, limit: int = 200
+) -> pd.DataFrame:
+    """The newest `limit` runs matching `where`, newest first, with config and host."""
+    return frames.runs(queries.open_store(path), where, limit=limit)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def recent_summaries(
+    path: str, version: Stamp, where: RunFilter | None = None, runs: int = 500
+) -> pd.DataFrame:
+    """Summaries of the newest `runs` matching runs, oldest first (frames.recent_summaries)."""
+    return frames.recent_summaries(queries.open_store(path), where, runs)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def compared(path: str, version: Stamp, a: str, b: str, name: str) -> list[Difference]:
+    """Run A → run B on the summary `name`: every figure's difference with its interval
+    (planning.compare.differences), [] when either run lacks the summary."""
+    store = queries.open_store(path)
+    summ = frames.summaries(store, RunFilter(run_ids=(a, b)))
+    sides: list[Side] = []
+    for run_id in (a, b):
+        rows = summ[(summ["run_id"] == run_id) & (summ["name"] == name)] if not summ.empty else summ
+        if rows.empty:
+            return []
+        row = rows.iloc[0]
+        buckets = frames.histogram_buckets(store, run_id)
+        views: dict[str, Distribution] = {}
+        if not buckets.empty:
+            for view, part in buckets[buckets["name"] == name].groupby("view"):
+                views[str(view)] = Distribution.of(part["value_us"], part["count"])
+        sides.append(
+            Side(int(row["count"]), int(row["errors"]), float(row["throughput_per_s"]), views)
+        )
+    return differences(sides[0], sides[1])
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def seed_results(path: str, version: Stamp, run_id: str) -> SeedResults:
+    """The specification's performance-results.json of a run (collectors.store.export), with
+    the run behind each key and why any key is missing."""
+    store = queries.open_store(path)
+    return export_seed_results(store, store.get(run_id))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def label_counts(path: str, version: Stamp, where: RunFilter | None = None) -> list[str]:
+    """The labels of the matching runs, the label with the most runs first (a small answer,
+    so a rerun unpickles little)."""
+    frame = frames.runs(queries.open_store(path), where)
+    return [str(label) for label in frame["label"].value_counts(sort=True).index]
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def recent_detected(path: str, version: Stamp, last_runs: int = 50) -> Detected:
+    """Change points in the newest `last_runs` runs of every history (kind, profile, summary
+    name): what is still open, found without running the detector over all of history."""
+    summ = frames.summaries(queries.open_store(path))
+    if not summ.empty:
+        ordered = summ.sort_values(["started_at", "run_id", "position"], kind="stable")
+        summ = ordered.groupby(["kind", "profile", "name"], sort=False).tail(last_runs)
+    histories = histories_from_summaries(summ)
+    return Detected(histories, analyse([h.history for h in histories]))

@@ -11,19 +11,24 @@ store-reading CLI commands (`pincex slo check --run`, `regress detect --store`,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from collectors.settings import get_settings
 from collectors.store import frames
 from collectors.store.frames import RunFilter
-from collectors.store.store import RunStore
+from collectors.store.store import RunNotFound, RunStore, StoreError
 from planning.ramp import LoadDefinition, Ramp, ramp_from_summaries
 from planning.regress.report import analyse
 from planning.regress.stored import Detected, histories_from_summaries
 from planning.run_slo import JudgedRun, LatestVerdict, RunFacts, judge_run, latest_verdicts
 from planning.slo import SloConfig, load_config
+from planning.sources import SourceError
 
 __all__ = [
     "StoreRunSource",
@@ -64,25 +69,35 @@ def facts_of(row: pd.Series) -> RunFacts:
     )
 
 
-def judged_run(store: RunStore, ref: str, slos: SloConfig | None = None) -> JudgedRun:
-    """The run `ref` (an id, an id prefix, or `latest`) judged against the target tables."""
+def judged_run(
+    store: RunStore,
+    ref: str,
+    slos: SloConfig | None = None,
+    *,
+    profile: str | None = None,
+    allow_unmeasured: bool = False,
+) -> JudgedRun:
+    """The run `ref` (an id, an id prefix, or `latest`) judged against the target tables, or
+    against a load-test profile's expected results; its facts carry its warnings."""
     run_id = store.resolve(ref)
     row = frames.runs(store, RunFilter(run_ids=(run_id,))).iloc[0]
+    facts = replace(facts_of(row), warnings=tuple(frames.warnings(store, run_id)))
     return judge_run(
         slos or load_config(),
-        facts_of(row),
+        facts,
         frames.summaries(store, RunFilter(run_ids=(run_id,))),
         frames.series(store, run_id),
+        profile=profile,
+        allow_unmeasured=allow_unmeasured,
     )
 
 
 def judged_latest(store: RunStore, slos: SloConfig | None = None) -> list[JudgedRun]:
     """The latest run of each (kind, profile), judged; newest first."""
     config = slos or load_config()
-    listing = frames.runs(store)
-    if listing.empty:
+    latest = frames.latest_runs(store)
+    if latest.empty:
         return []
-    latest = listing.drop_duplicates(["kind", "profile"], keep="first")
     ids = tuple(str(r) for r in latest["run_id"])
     summaries = frames.summaries(store, RunFilter(run_ids=ids))
     out: list[JudgedRun] = []
@@ -133,10 +148,25 @@ def ramp(
 
 
 class StoreRunSource:
-    """What the planning CLI commands ask of the store (planning.sources.RunSource)."""
+    """What the planning CLI commands ask of the store (planning.sources.RunSource).
 
-    def judged_run(self, store_path: Path | None, ref: str) -> JudgedRun:
-        return judged_run(open_store(store_path), ref)
+    A store that does not exist is an error (it is never created by reading), and the store's
+    own failures come out as `SourceError`: a missing run is the caller's mistake (exit 2), a
+    locked or unreadable store is not (exit 1).
+    """
+
+    def judged_run(
+        self,
+        store_path: Path | None,
+        ref: str,
+        *,
+        slos: SloConfig | None = None,
+        profile: str | None = None,
+        allow_unmeasured: bool = False,
+    ) -> JudgedRun:
+        with _source_errors():
+            store = _existing_store(store_path)
+            return judged_run(store, ref, slos, profile=profile, allow_unmeasured=allow_unmeasured)
 
     def detected(
         self,
@@ -146,7 +176,31 @@ class StoreRunSource:
         profile: str | None,
     ) -> Detected:
         where = RunFilter(kind=kind, label=label, profile=profile)
-        return detect(open_store(store_path), where)
+        with _source_errors():
+            return detect(_existing_store(store_path), where)
 
     def ramp(self, store_path: Path | None, label: str | None, load: LoadDefinition) -> Ramp:
-        return ramp(open_store(store_path), RunFilter(kind="orders", label=label), load)
+        with _source_errors():
+            store = _existing_store(store_path)
+            return ramp(store, RunFilter(kind="orders", label=label), load)
+
+
+def _existing_store(path: Path | None) -> RunStore:
+    store = open_store(path)
+    if not store.path.is_file():
+        raise SourceError(f"no run store at {store.path}", 2)
+    return store
+
+
+@contextmanager
+def _source_errors() -> Iterator[None]:
+    try:
+        yield
+    except RunNotFound as exc:
+        raise SourceError(str(exc), 2) from None
+    except StoreError as exc:
+        raise SourceError(str(exc), 1) from None
+    except duckdb.Error as exc:
+        raise SourceError(f"run store: {exc}", 1) from None
+    except OSError as exc:
+        raise SourceError(f"run store: {exc.strerror or exc}: {exc.filename or ''}", 1) from None

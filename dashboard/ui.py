@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
@@ -18,14 +19,18 @@ from dashboard import data
 
 __all__ = [
     "EMPTY_STORE_HELP",
+    "STATUS_LABELS",
     "StoreView",
     "blank",
     "empty_store_guide",
+    "figure_text",
     "guarded",
     "load",
     "page_header",
     "run_title",
+    "status_label",
     "store_view",
+    "verdict_styler",
 ]
 
 T = TypeVar("T")
@@ -101,3 +106,32 @@ def run_title(row: pd.Series | dict[str, object]) -> str:
 def blank(reason: str) -> None:
     """A figure that cannot be shown: a quiet line with the reason, never an exception."""
     st.caption(f"— {reason}")
+
+
+STATUS_LABELS = {"met": "✓ met", "missed": "✗ missed", "not_measured": "– not measured"}
+_STATUS_CSS = {
+    "met": "background-color: #d8f3dc; color: #1b5e20",
+    "missed": "background-color: #fde2e1; color: #b71c1c",
+    "not_measured": "color: #757575",
+}
+
+
+def status_label(status: str) -> str:
+    """An SLO status as a verdict table shows it: '✓ met', '✗ missed', '– not measured'."""
+    return STATUS_LABELS.get(status, status)
+
+
+def figure_text(value: object) -> str:
+    """A measured figure for a table: 4 significant digits, thousands grouped, '—' when none."""
+    if not isinstance(value, int | float) or value != value:
+        return "—"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def verdict_styler(frame: pd.DataFrame, status: str = "status") -> Styler:
+    """A verdict table with its `status` column (status_label values) coloured green / red /
+    grey and its numbers shown by `figure_text`."""
+    css = {label: _STATUS_CSS[s] for s, label in STATUS_LABELS.items()}
+    numbers = list(frame.select_dtypes("number").columns)
+    styler = frame.style.format(figure_text, subset=numbers)
+    return styler.map(lambda v: css.get(v, ""), subset=[status]) if status in frame else styler

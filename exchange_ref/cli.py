@@ -1,15 +1,11 @@
-"""`pincex exchange ...` and `pincex demo`: run and seed the reference exchange."""
+"""`pincex exchange ...`: run and seed the reference exchange (`pincex demo` lives in
+`pincex/demo.py` and uses the helpers here)."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import os
-import signal
 import socket
-import subprocess
-import sys
-import threading
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +17,7 @@ from pydantic import ValidationError
 from exchange_ref.settings import ExchangeSettings
 from pincex.errors import UsageFailure
 
-__all__ = ["demo", "exchange"]
+__all__ = ["DEMO_DEPOSITS", "exchange"]
 
 DEMO_DEPOSITS = {
     "USD": Decimal("10000000"),
@@ -158,94 +154,3 @@ def seed_users(count: int, database_url: str | None, prefix: str, as_json: bool)
         return
     for user in users:
         click.echo(f"{user['name']}  {user['apiKey']}")
-
-
-_DEMO_RATE = 1000  # orders per second of the demo's load test: the specification's default
-
-
-def _demo_load(url: str, admin_key: str, seconds: int, store_path: str | None) -> None:
-    """`pincex bench orders` against the demo exchange in its own process; its summary printed
-    here, its run kept in the run store."""
-    cmd = [sys.executable, "-m", "pincex", "bench", "orders", "--target", url]
-    cmd += ["--rate", str(_DEMO_RATE), "--duration", str(seconds)]
-    cmd += ["--label", "demo", "--tag", "demo"]
-    cmd += ["--store", store_path] if store_path else []
-    click.echo(f"Load test: {_DEMO_RATE} orders/s for {seconds} s ...")
-    done = subprocess.run(
-        cmd,
-        env={**os.environ, "PINCEX_ADMIN_KEY": admin_key},
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=seconds + 120,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        click.echo(f"  {line}")
-    if done.returncode != 0:
-        click.echo("  the load test failed (its error is above); the exchange stays up", err=True)
-    else:
-        click.echo("  runs: pincex runs list   (pincex runs show ID for one)")
-
-
-@click.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--db", "database_url", default="sqlite:///data/demo-exchange.db", show_default=True)
-@click.option(
-    "--load-seconds",
-    type=click.IntRange(0, 600),
-    default=10,
-    show_default=True,
-    help="seconds of the orders benchmark run against it at start, kept in the run store (0: none)",
-)
-@click.option(
-    "--store",
-    "store_path",
-    default=None,
-    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
-)
-def demo(port: int, database_url: str, load_seconds: int, store_path: str | None) -> None:
-    """Start the exchange with demo users on 127.0.0.1, drive a short real load test against it
-    (its run kept in the run store), and stay up until Ctrl-C."""
-    from exchange_ref.server import ServerThread
-    from exchange_ref.service import User
-
-    settings = _settings(port=port, database_url=database_url, symbols="BTCUSD,ETHUSD,SOLUSD")
-    _check_port_free(settings.host, settings.port)
-    thread = ServerThread(settings, log_level="warning").start()
-    service = thread.service
-
-    async def demo_users() -> list[User]:
-        existing = [u for u in service.users_by_owner.values() if u.name.startswith("demo-")]
-        if len(existing) >= 3:
-            return existing[:3]
-        users = service.create_users(3 - len(existing), DEMO_DEPOSITS, "demo")
-        await service.durable()
-        return existing + users
-
-    users = thread.call(demo_users)
-    click.echo(f"PinCEX reference exchange: {thread.url}")
-    click.echo(f"  OpenAPI:       {thread.url}/openapi.json  (browsable at {thread.url}/docs)")
-    click.echo(f"  metrics:       {thread.url}/metrics")
-    click.echo(f"  WebSocket:     ws://{settings.host}:{thread.server.bound_port}/ws")
-    click.echo(f"  database:      {settings.database_url}")
-    click.echo(f"  admin key:     {service.admin_key}")
-    click.echo("  demo users (header X-API-Key):")
-    for user in users:
-        click.echo(f"    {user.name}  {user.api_key}")
-    click.echo("Try:")
-    click.echo(
-        f"  curl -s -H 'X-API-Key: {users[0].api_key}' -H 'Content-Type: application/json' "
-        f'-d \'{{"symbol":"BTCUSD","side":"BUY","type":"LIMIT","timeInForce":"GTC",'
-        f'"quantity":0.5,"price":50000}}\' {thread.url}/api/v1/orders'
-    )
-    if load_seconds:
-        _demo_load(thread.url, service.admin_key, load_seconds, store_path)
-    click.echo("Press Ctrl-C to stop.")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        if not thread.thread.is_alive():
-            raise UsageFailure("the exchange stopped unexpectedly", 1)
-    click.echo("stopping: draining requests and flushing writes", err=True)
-    thread.stop()

@@ -13,7 +13,10 @@ from collectors.bench.store_cli import store
 from collectors.bench.ws_cli import market_data, ws_connections
 from collectors.cli import bench
 from collectors.runs_cli import runs
-from exchange_ref.cli import demo, exchange
+from dashboard.report_cli import report
+from exchange_ref.cli import exchange
+from pincex.dashboard_cli import dashboard, dashboard_bench
+from pincex.demo import demo
 from pincex.errors import one_line
 from planning.plan_cli import plan
 from planning.regress_cli import regress
@@ -47,13 +50,16 @@ bench.add_command(db)
 bench.add_command(market_data)
 bench.add_command(ws_connections)
 bench.add_command(generators)
+bench.add_command(dashboard_bench)
 cli.add_command(bench)
 cli.add_command(demo)
+cli.add_command(dashboard)
 cli.add_command(runs)
 cli.add_command(slo)
 cli.add_command(diagnose)
 cli.add_command(plan)
 cli.add_command(regress)
+cli.add_command(report)
 
 
 def main() -> None:

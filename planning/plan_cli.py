@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from planning.capacity import (
     scenario_growth,
     script_growth,
 )
+from planning.ramp import LoadDefinition, Ramp
 from planning.sizing import SizingError, SizingPlan, size_pods
+from planning.sources import run_source, source_failures
 from planning.usl import Curve, USLDataError, USLFit, fit_usl, read_points
 
 __all__ = ["plan"]
@@ -178,10 +181,31 @@ def _load_config(path: Path | None) -> CapacityConfig:
 @click.option(
     "--input",
     "input_path",
-    required=True,
     type=click.Path(path_type=Path),
     metavar="FILE",
     help="CSV with the header concurrency,throughput (one row per measurement).",
+)
+@click.option(
+    "--from-runs",
+    is_flag=True,
+    help="Take the points from stored orders runs (a ramp of rates) instead of --input.",
+)
+@click.option("--label", metavar="L", help="With --from-runs: only runs of this version label.")
+@click.option(
+    "--load",
+    "load_definition",
+    type=click.Choice(["inflight", "connections"]),
+    default="inflight",
+    show_default=True,
+    help="With --from-runs: a run's load. inflight: requests in flight by Little's law"
+    " (throughput x mean service time); connections: its configured connection count.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="With --from-runs: the run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
 )
 @click.option(
     "--method",
@@ -192,19 +216,142 @@ def _load_config(path: Path | None) -> CapacityConfig:
     " linearised fit of usl 1.x (needs a row at concurrency 1).",
 )
 @_json_option
-def usl(input_path: Path, method: str, as_json: bool) -> None:
+@click.pass_context
+def usl(
+    ctx: click.Context,
+    input_path: Path | None,
+    from_runs: bool,
+    label: str | None,
+    load_definition: LoadDefinition,
+    store_path: Path | None,
+    method: str,
+    as_json: bool,
+) -> None:
     """Fit the Universal Scalability Law X(N) = lambda*N / (1 + sigma(N-1) + kappa*N(N-1)).
 
     Prints sigma (contention), kappa (coherency), lambda (throughput at N = 1), the peak
     N* = sqrt((1 - sigma)/kappa) and X(N*), R², and two-sided 95 % Wald intervals (t quantile,
     n - 3 df, from the nonlinear least-squares covariance; the peak's by the delta method),
     with warnings when the data never reached the knee.
+
+    With --from-runs the points are stored orders runs (say, a ramp of increasing rates
+    against one exchange process, that is one pod): each run's throughput (orders/s) at its
+    load (see --load); the runs are listed, and the highest rate whose p99 met the target
+    table's p99 SLO is reported as the measured per-pod capacity (trusted runs only). A fit
+    needs at least 4 distinct loads.
+
+    \b
+    pincex plan usl --input points.csv
+    pincex plan usl --from-runs --label v1 --json
     """
+    if from_runs:
+        if input_path is not None:
+            raise UsageFailure("give --input FILE or --from-runs, not both")
+        _usl_from_runs(ctx, label, load_definition, store_path, method, as_json)
+        return
+    for option, given in (
+        ("--label", label is not None),
+        ("--store", store_path is not None),
+        ("--load", load_definition != "inflight"),
+    ):
+        if given:
+            raise UsageFailure(f"{option} applies to --from-runs only")
+    if input_path is None:
+        raise UsageFailure("Missing option '--input' (or --from-runs)")
     fit = _fit(input_path, method)
     if as_json:
         _emit(fit.to_dict())
         return
     click.echo("\n".join(_usl_lines(fit, input_path)))
+
+
+def _usl_from_runs(
+    ctx: click.Context,
+    label: str | None,
+    load_definition: LoadDefinition,
+    store_path: Path | None,
+    method: str,
+    as_json: bool,
+) -> None:
+    with source_failures():
+        ramp = run_source(ctx).ramp(store_path, label, load_definition)
+    which = "orders runs" + ("" if label is None else f" labelled {label}")
+    loads = len(set(ramp.points.load))
+    if loads < _MIN_RAMP_LOADS:
+        runs = len(ramp.points_by_run)
+        hint = (
+            "the runs' connection counts do not vary enough; try --load inflight"
+            if load_definition == "connections" and runs >= _MIN_RAMP_LOADS
+            else f"run a ramp: pincex bench orders at {_MIN_RAMP_LOADS}+ rates"
+        )
+        raise UsageFailure(
+            f"found {loads} distinct load{'' if loads == 1 else 's'} in {runs} stored "
+            f"{which.replace('runs', 'run') if runs == 1 else which}; a USL fit needs at "
+            f"least {_MIN_RAMP_LOADS} ({hint})"
+        )
+    try:
+        fit = fit_usl(ramp.points, method)
+    except USLDataError as exc:
+        raise UsageFailure(f"stored {which}: {exc}") from None
+    if as_json:
+        _emit({**fit.to_dict(), **ramp_json(ramp)})
+        return
+    click.echo("\n".join([*_usl_lines(fit, f"stored {which}"), *ramp_lines(ramp)]))
+
+
+_MIN_RAMP_LOADS = 4
+
+
+def ramp_json(ramp: Ramp) -> dict[str, Any]:
+    """The stored runs behind a fit: how load is defined, each run's point, the best rate."""
+    best = ramp.best
+    return {
+        "load_definition": ramp.load_definition,
+        "load_words": ramp.load_words,
+        "p99_target_ms": ramp.p99_target_ms,
+        "runs": [asdict(p) for p in ramp.points_by_run],
+        "skipped": list(ramp.skipped),
+        "best": None if best is None else asdict(best),
+    }
+
+
+def ramp_lines(ramp: Ramp) -> list[str]:
+    """The runs table and the highest rate that met the p99 SLO, measured."""
+    lines = [f"load: {ramp.load_words}"]
+    rows = [("run", "label", "offered/s", "orders/s", "load", "p99 ms", "p99 SLO", "trusted")]
+    for p in ramp.points_by_run:
+        rows.append(
+            (
+                p.run_id,
+                p.label,
+                f"{p.offered_per_s:,.0f}",
+                f"{p.throughput_per_s:,.1f}",
+                f"{p.load:.4g}",
+                f"{p.p99_ms:.3f}",
+                "met" if p.met_p99 else "MISSED",
+                "yes" if p.trusted else "NO",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines += [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines += [f"skipped: {reason}" for reason in ramp.skipped]
+    best = ramp.best
+    slo = f"p99 < {ramp.p99_target_ms:g} ms"
+    if best is None:
+        untrusted = sum(1 for p in ramp.points_by_run if not p.trusted)
+        lines.append(
+            f"highest rate that met the p99 SLO per pod, measured: none (no trusted run met "
+            f"{slo}; {untrusted} of {len(ramp.points_by_run)} runs not trusted)"
+        )
+    else:
+        lines.append(
+            f"highest rate that met the p99 SLO per pod, measured: {best.throughput_per_s:,.1f}"
+            f" orders/s (run {best.run_id}, {best.label}, p99 {best.p99_ms:.3f} ms, {slo})"
+        )
+    return lines
 
 
 def _fit(path: Path, method: str = "nls") -> USLFit:
@@ -221,7 +368,7 @@ def _span(interval: tuple[float, float | None] | None) -> str:
     return f"[{low:.6g}, {'open' if high is None else format(high, '.6g')}]"
 
 
-def _usl_lines(fit: USLFit, path: Path) -> list[str]:
+def _usl_lines(fit: USLFit, path: Path | str) -> list[str]:
     c, iv = fit.curve, fit.intervals
     peak_n, peak_x = (
         "none" if v is None else f"{v:.6g}" for v in (c.peak_concurrency, c.peak_throughput)

@@ -1,9 +1,10 @@
 """A stored run judged against the SLOs: which target rows the run measured, with what figure.
 
-    figures = run_figures(RunFacts(kind="orders", config={"rate": 20000}, duration_s=60),
-                          summaries, series)
+    facts = RunFacts(kind="orders", config={"rate": 20000}, duration_s=60)
+    figures = run_figures(load_config(), facts, summaries, series)
     judged = judge_run(load_config(), facts, summaries, series)
     judged.verdicts.verdicts   # one Verdict per target-table row: met / missed / not_measured
+    judge_run(slos, facts, summaries, series, profile="baseline")   # a load test's expectations
 
 Pure: the caller reads the run (summaries and series as DataFrames, see
 `collectors.store.frames`) and passes it in. Every figure says how it was derived (`how`), and
@@ -19,6 +20,9 @@ How each target row is measured from a run:
 - the server's series of any run: exchange-process CPU (mean of the per-second %), memory (peak
   RSS), network (mean in + out), disk (mean read + write), order-book update latency (median of
   the per-second p99), pool use (peak %), cache hit ratio (mean %).
+- with a load-test profile (orders runs): request p95/p99 = the headline's latency from due
+  time; error rate = errors / requests over every summary; throughput = achieved requests/s,
+  judged only when the offered requests/s reached the target.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class RunFacts:
     started_at: datetime | None = None
     trusted: bool = True
     status: str = "complete"
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,19 @@ class JudgedRun:
             "started_at": None if f.started_at is None else f.started_at.isoformat(),
             "trusted": f.trusted,
             "status": f.status,
+            "warnings": list(f.warnings),
         }
         out["trusted"] = f.trusted
         return out
 
     def why_not(self, metric: str) -> str:
         """Why the run has no figure for this metric."""
-        return self.figures.why_not.get(metric, f"a {self.facts.kind} run does not measure it")
+        return self.figures.why_not.get(metric, f"{_a(self.facts.kind)} run does not measure it")
+
+
+def _a(kind: str) -> str:
+    """The kind with its article: "an orders", "a db"."""
+    return f"{'an' if kind[:1].lower() in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
 
 
 def _headline(summaries: pd.DataFrame) -> pd.Series | None:
@@ -157,6 +168,74 @@ def _orders(
             )
 
 
+_REQUEST_KINDS = ("orders",)
+_SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
+    "orders": (
+        "order_processing_p95_ms",
+        "order_processing_p99_ms",
+        "order_throughput_per_second",
+        "peak_order_throughput_per_second",
+    ),
+    "market-data": ("market_data_latency_ms",),
+    "db": ("database_query_p95_ms",),
+}
+
+
+def _requests(
+    facts: RunFacts, summaries: pd.DataFrame, out: RunFigures, slos: SloConfig, profile: str
+) -> None:
+    """The load-test profiles' request figures: latency and errors of the requests sent,
+    and the requests/s achieved (judged only when the run offered at least the target)."""
+    names = (
+        "request_latency_p95_ms",
+        "request_latency_p99_ms",
+        "request_error_rate_percent",
+        "request_throughput_rps",
+    )
+    if facts.kind not in _REQUEST_KINDS:
+        for metric in names:
+            out.why_not[metric] = (
+                f"{_a(facts.kind)} run sends no HTTP requests to judge against a load-test profile"
+            )
+        return
+    head = _headline(summaries)
+    if head is None:
+        for metric in names:
+            out.why_not[metric] = "the run holds no summary figures"
+        return
+    where = f"client, from each request's due time, {head['name']}"
+    out.values["request_latency_p95_ms"] = float(head["latency_p95_ms"])
+    out.how["request_latency_p95_ms"] = f"p95 {where}"
+    out.values["request_latency_p99_ms"] = float(head["latency_p99_ms"])
+    out.how["request_latency_p99_ms"] = f"p99 {where}"
+    count = float(summaries["count"].astype(float).sum())
+    errors = float(summaries["errors"].astype(float).sum())
+    if count > 0:
+        out.values["request_error_rate_percent"] = errors / count * 100
+        out.how["request_error_rate_percent"] = f"{errors:,.0f} errors in {count:,.0f} requests"
+    batch = int(facts.config.get("batch_size") or 0)
+    offered = float(facts.config.get("rate") or 0.0) / max(batch, 1)
+    target = next(
+        (
+            s.target
+            for s in slos.select(profile)
+            if s.metric == "request_throughput_rps" and s.target is not None
+        ),
+        None,
+    )
+    achieved = float(summaries["throughput_per_s"].astype(float).sum())
+    if target is not None and offered < target:
+        out.why_not["request_throughput_rps"] = (
+            f"offered {offered:,.0f} requests/s, below the {target:,.0f}/s target: "
+            "the run cannot show it"
+        )
+    else:
+        out.values["request_throughput_rps"] = achieved
+        out.how["request_throughput_rps"] = (
+            f"achieved requests/s over {facts.duration_s:.0f} s (offered {offered:,.0f})"
+        )
+
+
 def _market_data(summaries: pd.DataFrame, out: RunFigures) -> None:
     head = _headline(summaries)
     if head is None:
@@ -177,10 +256,29 @@ def _db(summaries: pd.DataFrame, out: RunFigures) -> None:
     )
 
 
+# target-table metric -> the server series it is read from
+_SERVER_SERIES: dict[str, tuple[str, ...]] = {
+    "trading_engine_cpu_percent": ("cpu_percent",),
+    "trading_engine_memory_gib": ("memory_rss_bytes",),
+    "trading_engine_network_mbps": ("network_bytes_per_s",),
+    "trading_engine_disk_mb_per_second": ("disk_read_bytes_per_s", "disk_write_bytes_per_s"),
+    "order_book_update_latency_ms": ("book_update_p99_ms",),
+    "database_pool_utilization_percent": ("db_pool_use_percent",),
+    "database_cache_hit_ratio_percent": ("cache_hit_ratio",),
+}
+
+
 def _server(series: pd.DataFrame, out: RunFigures) -> None:
     def put(metric: str, value: float, how: str) -> None:
         out.values[metric] = value
         out.how[metric] = f"server, exchange process: {how}"
+        out.why_not.pop(metric, None)
+
+    if not series.empty and (series["side"] == "server").any():
+        for metric, names in _SERVER_SERIES.items():
+            out.why_not[metric] = (
+                f"the server's series hold no {' or '.join(names)} (the exchange did not report it)"
+            )
 
     cpu = _points(series, "cpu_percent")
     if len(cpu):
@@ -220,10 +318,20 @@ def _server(series: pd.DataFrame, out: RunFigures) -> None:
 
 
 def run_figures(
-    slos: SloConfig, facts: RunFacts, summaries: pd.DataFrame, series: pd.DataFrame
+    slos: SloConfig,
+    facts: RunFacts,
+    summaries: pd.DataFrame,
+    series: pd.DataFrame,
+    profile: str | None = None,
 ) -> RunFigures:
-    """The target-table figures a run measured (see the module docstring)."""
+    """The target-table figures a run measured (see the module docstring); with `profile`,
+    also the request figures that load-test profile's expected results are judged on."""
     out = RunFigures({}, {}, {})
+    if profile is not None:
+        _requests(facts, summaries, out, slos, profile)
+    if summaries.empty and facts.kind in ("orders", "market-data", "db"):
+        for metric in _SUMMARY_METRICS[facts.kind]:
+            out.why_not[metric] = "the run holds no summary figures"
     if facts.kind == "orders":
         _orders(facts, summaries, series, out, slos)
     elif facts.kind == "market-data":
@@ -263,11 +371,22 @@ def run_figures(
 
 
 def judge_run(
-    slos: SloConfig, facts: RunFacts, summaries: pd.DataFrame, series: pd.DataFrame
+    slos: SloConfig,
+    facts: RunFacts,
+    summaries: pd.DataFrame,
+    series: pd.DataFrame,
+    *,
+    profile: str | None = None,
+    allow_unmeasured: bool = False,
 ) -> JudgedRun:
-    """The run's figures judged against the three target tables."""
-    figures = run_figures(slos, facts, summaries, series)
-    verdicts = evaluate(slos, dict(figures.values), None)
+    """The run's figures judged against the three target tables, or against `profile`'s
+    expected results (`allow_unmeasured` as in `planning.slo.evaluate`)."""
+    figures = run_figures(slos, facts, summaries, series, profile)
+    values = dict(figures.values)
+    if profile is not None:
+        used = {s.metric for s in slos.select(profile)}
+        values = {k: v for k, v in values.items() if k in used}
+    verdicts = evaluate(slos, values, profile, allow_unmeasured=allow_unmeasured)
     return JudgedRun(facts, verdicts, figures)
 
 

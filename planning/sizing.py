@@ -92,9 +92,16 @@ def response_tail(servers: int, service_rate: float, arrival_rate: float, t: flo
     c = erlang_c(servers, arrival_rate / mu)
     theta = servers * mu - arrival_rate
     d = theta - mu
-    # P(E_theta + E_mu > t) = exp(−μt)·(1 + μ·(1 − exp(−d·t))/d), stable as d -> 0
-    spread = t if abs(d * t) < 1e-12 else -math.expm1(-d * t) / d
-    return math.exp(-mu * t) * ((1 - c) + c * (1 + mu * spread))
+    # P(E_theta + E_mu > t) = exp(−μt) + μ·(exp(−μt) − exp(−θt))/d: both exponentials stay in
+    # [0, 1] (θ, μ > 0), so nothing overflows when θ < μ; t·exp(−μt) is its limit as d -> 0.
+    tail_mu = math.exp(-mu * t)
+    if abs(d * t) < 1e-12:
+        spread = t * tail_mu
+    elif d > 0:
+        spread = -tail_mu * math.expm1(-d * t) / d
+    else:
+        spread = (tail_mu - math.exp(-theta * t)) / d
+    return (1 - c) * tail_mu + c * (tail_mu + mu * spread)
 
 
 def response_quantile(

@@ -10,6 +10,7 @@ import orjson
 
 from pincex.errors import UsageFailure
 from planning.diagnose import Diagnosis, examine
+from planning.run_slo import JudgedRun
 from planning.slo import (
     DEFAULT_CONFIG,
     ResultsError,
@@ -21,8 +22,9 @@ from planning.slo import (
     load_config,
     load_results,
 )
+from planning.sources import run_source, source_failures
 
-__all__ = ["diagnose", "slo"]
+__all__ = ["diagnose", "run_title", "run_verdict_lines", "slo"]
 
 
 _VERDICT_WORDS = {"met": "met", "missed": "MISSED", "not_measured": "not measured"}
@@ -63,6 +65,19 @@ def slo() -> None:
 @slo.command("check")
 @_results_option
 @click.option(
+    "--run",
+    "run_ref",
+    metavar="ID|latest",
+    help="A stored run instead of a results file: its id, an id prefix (8+ characters) or latest.",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="With --run: the run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+)
+@click.option(
     "--profile",
     metavar="NAME",
     help="Judge this load-test profile's expected results (baseline, peak, stress, spike)"
@@ -72,29 +87,57 @@ def slo() -> None:
 @click.option(
     "--allow-unmeasured",
     is_flag=True,
-    help="Do not fail on SLOs without a figure (at least one must still be measured).",
+    help="Do not fail on SLOs without a figure (at least one must still be measured)."
+    " The default with --run.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="With --run: fail (exit 1) also when a target row is not measured or the run is"
+    " not trusted.",
 )
 @_json_option
 @click.pass_context
 def check(
     ctx: click.Context,
     results_path: Path | None,
+    run_ref: str | None,
+    store_path: Path | None,
     profile: str | None,
     config_path: Path | None,
     allow_unmeasured: bool,
+    strict: bool,
     as_json: bool,
 ) -> None:
-    """Judge a results file against the SLOs.
+    """Judge a results file, or a stored run, against the SLOs.
 
-    Exits 0 when everything is met, 1 when an SLO is missed or lacks a figure, 2 on bad input.
+    With --results: exits 0 when everything is met, 1 when an SLO is missed or lacks a
+    figure, 2 on bad input.
 
     Without --profile the three target tables are judged (normal operation); with --profile
     only that load test's expected results are.
 
+    With --run, a stored run is judged: every target row the run measured is met or missed,
+    with the figure, its margin and how it was derived; the rest are "not measured" with the
+    reason (a db run has no order latency), never a pass. A run that is not trusted says so
+    on every row. Exit codes with --run: 1 when a measured row missed or when the run
+    measured no row at all, 0 otherwise: rows the run could not measure do not fail it
+    unless --strict, which also fails a run that is not trusted.
+
     \b
     pincex slo check --results performance-results.json
     pincex slo check --results peak-run.json --profile peak --json
+    pincex slo check --run latest
+    pincex slo check --run 3f2a9c1e --store data/pincex.duckdb --profile baseline --json
     """
+    if run_ref is not None or store_path is not None or strict:
+        _check_run(
+            ctx, results_path, run_ref, store_path, profile, config_path, allow_unmeasured,
+            strict, as_json,
+        )  # fmt: skip
+        return
+    if results_path is None:
+        raise UsageFailure("missing --results FILE or --run ID|latest")
     config, results = _load(results_path, config_path)
     try:
         verdicts = evaluate(config, results, profile, allow_unmeasured=allow_unmeasured)
@@ -110,6 +153,99 @@ def check(
             click.echo(line)
     if not verdicts.passed:
         ctx.exit(1)
+
+
+def _check_run(
+    ctx: click.Context,
+    results_path: Path | None,
+    run_ref: str | None,
+    store_path: Path | None,
+    profile: str | None,
+    config_path: Path | None,
+    allow_unmeasured: bool,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """`slo check --run`: the stored run judged, with the figures' provenance."""
+    if run_ref is None:
+        given = "--store" if store_path is not None else "--strict"
+        raise UsageFailure(f"{given} applies to --run ID|latest only")
+    if results_path is not None:
+        raise UsageFailure("give --results FILE or --run ID|latest, not both")
+    if strict and allow_unmeasured:
+        raise UsageFailure("--strict and --allow-unmeasured contradict each other")
+    try:
+        config = load_config(config_path or _shown(DEFAULT_CONFIG))
+        if profile is not None:
+            config.profile(profile)
+    except SloError as exc:
+        raise UsageFailure(_one_line(str(exc))) from None
+    source = run_source(ctx)
+    with source_failures():
+        judged = source.judged_run(
+            store_path, run_ref, slos=config, profile=profile, allow_unmeasured=not strict
+        )
+    numeric = [v for v in judged.verdicts.verdicts if v.status != "informational"]
+    if profile is not None and numeric and all(v.status == "not_measured" for v in numeric):
+        wanted = [v.slo.metric or "" for v in numeric]
+        reason = judged.why_not(wanted[0])
+        raise UsageFailure(
+            f"run {judged.facts.run_id} has none of the {profile} profile's figures"
+            f" ({', '.join(wanted) or 'none'}): {reason}"
+        )
+    untrusted_fails = strict and not judged.facts.trusted
+    if as_json:
+        doc = {"config": config.source, **judged.as_dict()}
+        doc["passed"] = judged.verdicts.passed and not untrusted_fails
+        click.echo(orjson.dumps(doc).decode())
+    else:
+        for line in run_verdict_lines(judged, strict):
+            click.echo(line)
+    if not judged.verdicts.passed or untrusted_fails:
+        ctx.exit(1)
+
+
+def run_title(judged: JudgedRun) -> str:
+    """How people name the run: "label · kind · start"."""
+    f = judged.facts
+    start = "-" if f.started_at is None else f.started_at.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{f.label} · {f.kind} · {start}"
+
+
+def run_verdict_lines(judged: JudgedRun, strict: bool = False) -> list[str]:
+    """The human report of a judged run: the run named, its trust, one aligned row per target
+    (with how the figure was derived or why there is none), the overall verdict."""
+    f, verdicts = judged.facts, judged.verdicts
+    lines = [f"run {run_title(judged)} (id {f.run_id}, profile {f.profile}, {f.status})"]
+    if not f.trusted:
+        lines.append("NOT TRUSTED: " + ("; ".join(f.warnings) or "the run was marked so"))
+    if verdicts.profile is None:
+        lines.append(f"target tables: {', '.join(verdicts.tables)}")
+    else:
+        lines.append(f"profile: {verdicts.profile}")
+    header = ("SLO", "target", "observed", "margin", "verdict")
+    trust = () if f.trusted else ("trust",)
+    rows: list[tuple[str, ...]] = [(*header, *trust, "how / why not")]
+    for v in verdicts.verdicts:
+        metric = v.slo.metric or ""
+        if v.status == "not_measured":
+            note = judged.why_not(metric)
+        elif v.status == "informational":
+            note = "a goal without a number: reported, never judged"
+        else:
+            note = judged.figures.how.get(metric) or ""
+        rows.append((*_row(v), *(("NOT TRUSTED",) if trust else ()), note))
+    counts = verdicts.counts()
+    summary = (
+        f"{counts['met']} met, {counts['missed']} missed, {counts['not_measured']} not measured,"
+        f" {counts['informational']} informational"
+    )
+    overall = _OVERALL_WORDS[verdicts.overall]
+    if verdicts.allow_unmeasured and counts["not_measured"]:
+        summary += "; rows not measured fail the run only with --strict"
+    if not f.trusted:
+        overall += ", NOT TRUSTED" + (" (fails with --strict)" if strict else "")
+    return [*lines, *_aligned(rows), f"overall: {overall} ({summary})"]
 
 
 @click.command("diagnose")

@@ -35,8 +35,11 @@ __all__ = [
     "SUMMARY_FRAME_COLUMNS",
     "RunFilter",
     "baselines",
+    "histogram_buckets",
     "histogram_percentiles",
+    "latest_runs",
     "percentile_curve",
+    "recent_summaries",
     "run_titles",
     "runs",
     "series",
@@ -166,6 +169,21 @@ def runs(store: RunStore, where: RunFilter | None = None, limit: int | None = No
     return frame.reset_index(drop=True)
 
 
+def latest_runs(store: RunStore) -> pd.DataFrame:
+    """The newest run of each (kind, profile), newest first: RUN_COLUMNS."""
+    sql = f"""{_RUN_SQL}
+        QUALIFY row_number() OVER (PARTITION BY kind, profile ORDER BY started_at DESC, run_id) = 1
+        ORDER BY started_at DESC, run_id"""
+    frame = _frame(store, sql, [], RUN_COLUMNS[:-1])
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RUN_COLUMNS})
+    for column in ("tags", "config", "host"):
+        frame[column] = [orjson.loads(v) for v in frame[column]]
+    frame["trusted"] = frame["trusted"].astype(bool)
+    frame["title"] = run_titles(frame)
+    return frame.reset_index(drop=True)
+
+
 def summaries(store: RunStore, where: RunFilter | None = None) -> pd.DataFrame:
     """Every summary of the matching runs with its run's context, oldest run first:
     SUMMARY_FRAME_COLUMNS (service_* null where a run has only one latency view)."""
@@ -243,4 +261,59 @@ def baselines(store: RunStore) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame["title"] = run_titles(frame)
+    return frame
+
+
+def histogram_buckets(store: RunStore, run_id: str) -> pd.DataFrame:
+    """The run's histograms as their non-empty buckets: name, view, value_us, count (a bucket's
+    value is its highest equivalent value, as the stored percentiles read it)."""
+    frame = _frame(
+        store,
+        "SELECT name, view, encoded FROM histograms WHERE run_id = ? ORDER BY position",
+        [run_id],
+        ("name", "view", "encoded"),
+    )
+    parts: list[pd.DataFrame] = []
+    for name, view, encoded in frame.itertuples(index=False):
+        hist = histograms.decode(encoded)
+        counts = np.ctypeslib.as_array(hist.counts)
+        index = np.flatnonzero(counts)
+        values = [
+            hist.get_highest_equivalent_value(hist.get_value_from_index(int(i))) for i in index
+        ]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "name": name,
+                    "view": view,
+                    "value_us": np.asarray(values, dtype=np.float64),
+                    "count": counts[index].astype(np.int64),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("name", "view", "value_us", "count")}
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def recent_summaries(
+    store: RunStore, where: RunFilter | None = None, runs: int = 500
+) -> pd.DataFrame:
+    """`summaries` of only the newest `runs` matching runs, oldest first."""
+    cond, params = (where or RunFilter()).where("r")
+    cols = ", ".join(f"s.{c}" for c in SUMMARY_COLUMNS)
+    sql = f"""
+        WITH recent AS (
+            SELECT r.run_id FROM runs r {cond}
+            ORDER BY r.started_at DESC, r.run_id LIMIT {int(runs)}
+        )
+        SELECT r.run_id, r.kind, r.profile, r.label, r.started_at, r.trusted, s.position, {cols}
+        FROM summaries s JOIN runs r USING (run_id) JOIN recent USING (run_id)
+        ORDER BY r.started_at, r.run_id, s.position
+    """
+    frame = _frame(store, sql, params, SUMMARY_FRAME_COLUMNS)
+    if not frame.empty:
+        frame["trusted"] = frame["trusted"].astype(bool)
     return frame

@@ -112,7 +112,7 @@ def page(use_store: Callable[[Path], None]) -> Callable[..., AppTest]:
             at.query_params[key] = value
         at.run()
         if name != "overview.py":
-            at.switch_page(f"pages/{name}").run()
+            at.switch_page(f"views/{name}").run()
         return at
 
     return run

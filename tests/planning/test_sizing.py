@@ -221,3 +221,10 @@ def test_to_dict_names_the_model():
     data = size_pods(CISCO, 100_000, 25).to_dict()
     assert "M/M/c" in data["model"] and "Erlang C" in data["model"]
     assert data["at_recommended"]["pods"] == 9
+
+
+@pytest.mark.parametrize("t", [0.5, 1.0, 50.0, 5000.0])
+def test_mm1_tail_is_exponential_even_far_out(t: float) -> None:
+    # M/M/1 sojourn time is exponential with rate mu - lambda; at 90 % load theta < mu, where
+    # the old form overflowed (exp(-d*t) with d < 0) instead of giving a tiny probability.
+    assert response_tail(1, 1.0, 0.9, t) == pytest.approx(math.exp(-0.1 * t), rel=1e-9)

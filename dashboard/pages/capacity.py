@@ -1,5 +1,0 @@
-"""Capacity: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Capacity")

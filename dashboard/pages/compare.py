@@ -1,5 +1,0 @@
-"""Compare: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Compare")

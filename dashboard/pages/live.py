@@ -1,5 +1,0 @@
-"""Live: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Live")

@@ -1,5 +1,0 @@
-"""Overview: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Overview")

@@ -1,5 +1,0 @@
-"""Regressions: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Regressions")

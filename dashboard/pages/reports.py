@@ -1,5 +1,0 @@
-"""Reports: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Reports")

@@ -1,5 +1,0 @@
-"""Runs: placeholder until its page lands."""
-
-import streamlit as st
-
-st.title("Runs")
