@@ -22,6 +22,7 @@ from collectors.store import frames
 from collectors.store.export import SeedResults
 from collectors.store.export import seed_results as export_seed_results
 from collectors.store.frames import RunFilter
+from collectors.store.store import RunStore
 from dashboard import queries
 from planning.compare import Difference, Distribution, Side, differences
 from planning.ramp import LoadDefinition, Ramp
@@ -60,6 +61,13 @@ Stamp = tuple[int, int]
 _TTL = 600
 
 
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> RunStore:
+    """One RunStore object per path: it remembers that the schema is current, so each query
+    opens the file once (read-only) instead of twice."""
+    return queries.open_store(path)
+
+
 def stamp(path: str) -> Stamp:
     """(mtime_ns, size) of the store file, (0, 0) when there is none yet."""
     try:
@@ -72,55 +80,55 @@ def stamp(path: str) -> Stamp:
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def runs(path: str, version: Stamp, where: RunFilter | None = None) -> pd.DataFrame:
     """Runs matching `where`, newest first (frames.runs)."""
-    return frames.runs(queries.open_store(path), where)
+    return frames.runs(_store(path), where)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def summaries(path: str, version: Stamp, where: RunFilter | None = None) -> pd.DataFrame:
     """Summaries of the matching runs with their context, oldest first (frames.summaries)."""
-    return frames.summaries(queries.open_store(path), where)
+    return frames.summaries(_store(path), where)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def series(path: str, version: Stamp, run_id: str) -> pd.DataFrame:
     """One run's per-second points (frames.series)."""
-    return frames.series(queries.open_store(path), run_id)
+    return frames.series(_store(path), run_id)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def percentile_curve(path: str, version: Stamp, run_id: str) -> pd.DataFrame:
     """One run's latency distributions for a percentile plot (frames.percentile_curve)."""
-    return frames.percentile_curve(queries.open_store(path), run_id)
+    return frames.percentile_curve(_store(path), run_id)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def warnings(path: str, version: Stamp, run_id: str) -> list[str]:
     """One run's warnings."""
-    return frames.warnings(queries.open_store(path), run_id)
+    return frames.warnings(_store(path), run_id)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def baselines(path: str, version: Stamp) -> pd.DataFrame:
     """Pinned baselines (frames.baselines)."""
-    return frames.baselines(queries.open_store(path))
+    return frames.baselines(_store(path))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def judged(path: str, version: Stamp, run_id: str) -> JudgedRun:
     """One run judged against the target tables."""
-    return queries.judged_run(queries.open_store(path), run_id)
+    return queries.judged_run(_store(path), run_id)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def latest_verdicts(path: str, version: Stamp) -> list[LatestVerdict]:
     """Per target-table row, the newest verdict of a stored run."""
-    return queries.latest_table_verdicts(queries.open_store(path))
+    return queries.latest_table_verdicts(_store(path))
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def detected(path: str, version: Stamp, where: RunFilter | None = None) -> Detected:
     """Change points, drift and outliers in the histories of the matching runs."""
-    return queries.detect(queries.open_store(path), where)
+    return queries.detect(_store(path), where)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
@@ -128,7 +136,7 @@ def ramp(
     path: str, version: Stamp, where: RunFilter | None = None, load: LoadDefinition = "inflight"
 ) -> Ramp:
     """(load, throughput) points of the matching runs and the best rate that met the p99."""
-    return queries.ramp(queries.open_store(path), where, load)
+    return queries.ramp(_store(path), where, load)
 
 
 # -- the overview and runs pages: small cached answers, so a rerun unpickles little -------------
@@ -164,7 +172,7 @@ def run_facets(path: str, version: Stamp) -> RunFacets:
     """The values the run filters offer (every run in the store)."""
     if not Path(path).is_file():
         return RunFacets([], [], [], [], None, None, 0)
-    with queries.open_store(path).reading() as con:
+    with _store(path).reading() as con:
         kinds, profiles, labels, tags, first, last, count = con.execute(_FACETS_SQL).fetchone()
     return RunFacets(kinds or [], profiles or [], labels or [], tags or [], first, last, int(count))
 
@@ -174,7 +182,7 @@ def run_listing(
     path: str, version: Stamp, where: RunFilter | None = None, limit: int = 500
 ) -> tuple[pd.DataFrame, int]:
     """The newest `limit` runs matching `where` (without config and host) and how many match."""
-    store = queries.open_store(path)
+    store = _store(path)
     frame = frames.runs(store, where, limit=limit)
     if len(frame) < limit:
         return frame.drop(columns=["config", "host"]), len(frame)
@@ -188,7 +196,7 @@ def run_listing(
 def resolve(path: str, version: Stamp, ref: str) -> str:
     """The run id `ref` names (an id, a unique prefix of 8+ characters, or `latest`);
     `RunNotFound` (one line) when none or more than one does."""
-    return queries.open_store(path).resolve(ref.strip())
+    return _store(path).resolve(ref.strip())
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
@@ -196,7 +204,7 @@ def latest_runs(path: str, version: Stamp) -> pd.DataFrame:
     """The newest run of each (kind, profile), newest first (frames.latest_runs), with its
     headline summary (the one with the most samples): `headline`, `p99_ms` (from due time)
     and `throughput_per_s`."""
-    store = queries.open_store(path)
+    store = _store(path)
     latest = frames.latest_runs(store)
     if latest.empty:
         return latest.assign(**{c: pd.Series(dtype=object) for c in _HEADLINE_COLUMNS})
@@ -218,7 +226,7 @@ def latest_runs(path: str, version: Stamp) -> pd.DataFrame:
 def summary_series(path: str, version: Stamp, where: RunFilter | None = None) -> pd.DataFrame:
     """The summary series of the matching runs: kind, profile, name and how many runs have it,
     most runs first."""
-    summ = frames.summaries(queries.open_store(path), where)
+    summ = frames.summaries(_store(path), where)
     if summ.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=object) for c in ("kind", "profile", "name", "runs")}
@@ -235,7 +243,7 @@ def summary_history(
     """One summary series (kind, profile, name) over the matching runs, oldest first, with each
     run's `title` (frames.summaries columns)."""
     narrowed = replace(where or RunFilter(), kind=kind, profile=profile)
-    summ = frames.summaries(queries.open_store(path), narrowed)
+    summ = frames.summaries(_store(path), narrowed)
     picked = summ[summ["name"] == name].reset_index(drop=True) if not summ.empty else summ
     return picked.assign(title=frames.run_titles(picked))
 
@@ -248,7 +256,7 @@ def recent_runs(
     path: str, version: Stamp, where: RunFilter | None = None, limit: int = 200
 ) -> pd.DataFrame:
     """The newest `limit` runs matching `where`, newest first, with config and host."""
-    return frames.runs(queries.open_store(path), where, limit=limit)
+    return frames.runs(_store(path), where, limit=limit)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
@@ -256,14 +264,14 @@ def recent_summaries(
     path: str, version: Stamp, where: RunFilter | None = None, runs: int = 500
 ) -> pd.DataFrame:
     """Summaries of the newest `runs` matching runs, oldest first (frames.recent_summaries)."""
-    return frames.recent_summaries(queries.open_store(path), where, runs)
+    return frames.recent_summaries(_store(path), where, runs)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)
 def compared(path: str, version: Stamp, a: str, b: str, name: str) -> list[Difference]:
     """Run A → run B on the summary `name`: every figure's difference with its interval
     (planning.compare.differences), [] when either run lacks the summary."""
-    store = queries.open_store(path)
+    store = _store(path)
     summ = frames.summaries(store, RunFilter(run_ids=(a, b)))
     sides: list[Side] = []
     for run_id in (a, b):
@@ -286,7 +294,7 @@ def compared(path: str, version: Stamp, a: str, b: str, name: str) -> list[Diffe
 def seed_results(path: str, version: Stamp, run_id: str) -> SeedResults:
     """The specification's performance-results.json of a run (collectors.store.export), with
     the run behind each key and why any key is missing."""
-    store = queries.open_store(path)
+    store = _store(path)
     return export_seed_results(store, store.get(run_id))
 
 
@@ -294,7 +302,7 @@ def seed_results(path: str, version: Stamp, run_id: str) -> SeedResults:
 def label_counts(path: str, version: Stamp, where: RunFilter | None = None) -> list[str]:
     """The labels of the matching runs, the label with the most runs first (a small answer,
     so a rerun unpickles little)."""
-    frame = frames.runs(queries.open_store(path), where)
+    frame = frames.runs(_store(path), where)
     return [str(label) for label in frame["label"].value_counts(sort=True).index]
 
 
@@ -302,7 +310,7 @@ def label_counts(path: str, version: Stamp, where: RunFilter | None = None) -> l
 def recent_detected(path: str, version: Stamp, last_runs: int = 50) -> Detected:
     """Change points in the newest `last_runs` runs of every history (kind, profile, summary
     name): what is still open, found without running the detector over all of history."""
-    summ = frames.summaries(queries.open_store(path))
+    summ = frames.summaries(_store(path))
     if not summ.empty:
         ordered = summ.sort_values(["started_at", "run_id", "position"], kind="stable")
         summ = ordered.groupby(["kind", "profile", "name"], sort=False).tail(last_runs)

@@ -27,9 +27,9 @@ CLIENT = "#1f77b4"
 SERVER = ("#2ca02c", "#ff7f0e", "#d62728")  # p50, p95, p99
 _LAYOUT = {
     "template": "plotly_white",
-    "margin": {"l": 50, "r": 20, "t": 80, "b": 40},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-    "height": 340,
+    "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
+    "height": 400,
 }
 
 # Percentile plot x ticks: the position of p on a "nines" axis is -log10(1 - p/100).
@@ -58,12 +58,32 @@ def _figure(title: str, y_title: str, x_title: str = "seconds since start") -> g
     return fig
 
 
-def latency_over_time(points: pd.DataFrame) -> go.Figure | None:
-    """Client p99 per second (from due time) beside the server's p50/p95/p99 of the same seconds,
-    each server quantile with its histogram-bucket bounds as a band."""
-    client = series_of(points, "latency_p99_ms", "client")
+# Per kind of run: (client series, its legend words, server quantity, its legend words).
+_LATENCY_SERIES: dict[str, tuple[str, str, str, str]] = {
+    "orders": (
+        "latency_p99_ms",
+        "client p99 (from due time)",
+        "order_processing",
+        "order processing",
+    ),
+    "market-data": ("", "", "match_to_broadcast", "match to broadcast"),
+    "db": ("query_p95_ms", "client p95 over all queries", "", ""),
+}
+
+
+def latency_over_time(points: pd.DataFrame, kind: str = "orders") -> go.Figure | None:
+    """Client latency per second (p99 from each request's due time for orders runs) beside the
+    server's quantiles of the same seconds (order processing for orders runs, match to broadcast
+    for market-data runs), each server quantile with its histogram-bucket bounds as a band."""
+    client_name, client_words, quantity, words = _LATENCY_SERIES.get(
+        kind, _LATENCY_SERIES["orders"]
+    )
+    client = series_of(points, client_name, "client") if client_name else series_of(points, "", "")
     server = {
-        q: series_of(points, f"order_processing_{q}_ms", "server") for q in ("p50", "p95", "p99")
+        q: series_of(points, f"{quantity}_{q}_ms", "server")
+        if quantity
+        else series_of(points, "", "")
+        for q in ("p50", "p95", "p99")
     }
     if client.empty and all(s.empty for s in server.values()):
         return None
@@ -71,8 +91,8 @@ def latency_over_time(points: pd.DataFrame) -> go.Figure | None:
     for (q, s), color in zip(server.items(), SERVER, strict=True):
         if s.empty:
             continue
-        lo = series_of(points, f"order_processing_{q}_lo_ms", "server")
-        hi = series_of(points, f"order_processing_{q}_hi_ms", "server")
+        lo = series_of(points, f"{quantity}_{q}_lo_ms", "server")
+        hi = series_of(points, f"{quantity}_{q}_hi_ms", "server")
         if not lo.empty and not hi.empty:
             fig.add_trace(
                 go.Scatter(
@@ -103,7 +123,7 @@ def latency_over_time(points: pd.DataFrame) -> go.Figure | None:
                 x=s["second"],
                 y=s["value"],
                 mode="lines",
-                name=f"server {q}",
+                name=f"server {words} {q}",
                 line={"color": color},
                 legendgroup=q,
             )
@@ -114,7 +134,7 @@ def latency_over_time(points: pd.DataFrame) -> go.Figure | None:
                 x=client["second"],
                 y=client["value"],
                 mode="lines+markers",
-                name="client p99 (from due time)",
+                name=client_words,
                 line={"color": CLIENT, "width": 3},
             )
         )

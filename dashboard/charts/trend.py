@@ -38,8 +38,8 @@ XAxis = Literal["time", "order"]
 _UNTRUSTED = "#7f7f7f"
 _LAYOUT = {
     "template": "plotly_white",
-    "margin": {"l": 50, "r": 20, "t": 80, "b": 40},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "margin": {"l": 50, "r": 20, "t": 50, "b": 40},
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
     "height": 380,
 }
 

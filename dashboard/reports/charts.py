@@ -76,7 +76,7 @@ def report_charts(report: RunReport) -> list[ReportChart]:
         ReportChart(
             "latency",
             "Latency over time",
-            _styled(run_charts.latency_over_time(points)),
+            _styled(run_charts.latency_over_time(points, report.run.kind)),
             "the run holds no per-second latency series",
         ),
         ReportChart(

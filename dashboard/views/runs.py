@@ -225,7 +225,11 @@ def _detail(view: ui.StoreView, ref: str) -> None:
         fig = charts.load_over_time(points, planned, name) if name else None
         _chart(fig, "no per-second load series in this run", "load")
     with right:
-        _chart(charts.latency_over_time(points), "no per-second latency in this run", "latency")
+        _chart(
+            charts.latency_over_time(points, str(run["kind"])),
+            "no per-second latency in this run",
+            "latency",
+        )
     curve = ui.load(view, lambda: data.percentile_curve(path, version, run_id))
     left, right = st.columns(2)
     with left:
