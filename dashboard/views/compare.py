@@ -15,11 +15,11 @@ from planning.compare import context_changes, default_pair, describe
 
 RECENT = 200  # runs offered in the pickers (plus any named by the URL or pinned)
 WHY = {
-    "baseline": "the latest run against the pinned baseline of its kind and profile",
-    "previous": "the latest run against the previous run of its kind and profile "
-    "(no baseline pinned: `pincex runs pin ID` pins one)",
-    "alone": "the latest run against the run before it (the latest is the only one of its "
-    "kind and profile)",
+    "baseline": "the newest run with a pinned baseline of its kind and profile, against it",
+    "previous": "the newest run that has an earlier run of its kind and profile, against that "
+    "run (no baseline pinned: `pincex runs pin ID` pins one)",
+    "alone": "the latest run against the run before it: no two recent runs share a kind and "
+    "profile yet, so pick the pair",
 }
 VERDICT = {"worse": ":red[**worse**]", "better": ":green[**better**]", "same": "same"}
 
@@ -49,19 +49,23 @@ def _from_url(key: str) -> str | None:
         return None
 
 
-latest = recent.iloc[0]
-kind, profile = str(latest["kind"]), str(latest["profile"])
 pins = ui.load(view, lambda: data.baselines(view.path, view.version))
-pinned = pins[(pins["kind"] == kind) & (pins["profile"] == profile)] if not pins.empty else pins
-same = ui.load(
-    view,
-    lambda: data.recent_runs(view.path, view.version, RunFilter(kind=kind, profile=profile), 2),
-)
-pair = default_pair(
-    str(latest["run_id"]),
-    str(pinned["run_id"].iloc[0]) if not pinned.empty else None,
-    str(same["run_id"].iloc[1]) if len(same) > 1 else None,
-)
+pinned_of = {
+    (str(k), str(p)): str(r)
+    for k, p, r in zip(pins["kind"], pins["profile"], pins["run_id"], strict=True)
+}
+# The newest run that has something to be compared with: its pinned baseline, or an earlier run
+# of its kind and profile among the recent ones (a db run is not compared with a market-data run).
+pair = default_pair(str(recent.iloc[0]["run_id"]), None, None)
+for i, row in enumerate(recent.itertuples(index=False)):
+    key = (str(row.kind), str(row.profile))
+    earlier = recent.iloc[i + 1 :]
+    earlier = earlier[(earlier["kind"] == key[0]) & (earlier["profile"] == key[1])]
+    previous = str(earlier["run_id"].iloc[0]) if not earlier.empty else None
+    candidate = default_pair(str(row.run_id), pinned_of.get(key), previous)
+    if candidate.a is not None:
+        pair = candidate
+        break
 url_a, url_b = _from_url("a"), _from_url("b")
 want_a, want_b = url_a or pair.a, url_b or pair.b
 extra = tuple(r for r in (want_a, want_b) if r and r not in set(recent["run_id"]))

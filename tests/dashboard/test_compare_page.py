@@ -53,7 +53,7 @@ def test_default_is_the_previous_run_when_none_is_pinned(
     assert not at.exception
     assert at.selectbox(key="cmp_b").value.startswith("planted-19")
     assert at.selectbox(key="cmp_a").value.startswith("planted-18")
-    assert "previous run of its kind and profile" in _texts(at)
+    assert "earlier run of its kind and profile" in _texts(at)
 
 
 def test_default_is_the_pinned_baseline_and_the_step_matters(
@@ -105,3 +105,14 @@ def test_histogram_buckets_give_the_stored_percentiles(filled_store: FilledStore
     assert dist.total == summ["count"]
     assert dist.quantile_ms(99) == pytest.approx(summ["latency_p99_ms"])
     assert dist.quantile_ms(50) == pytest.approx(summ["latency_p50_ms"])
+
+
+def test_default_pair_shares_a_kind_and_profile(
+    filled_store: FilledStore, page: Callable[..., AppTest]
+) -> None:
+    # the newest runs of the filled store are a db and a market-data run, each alone of its
+    # kind: the default pair is the newest orders run against the orders run before it
+    at = page(filled_store.path, "compare.py")
+    assert not at.exception
+    a, b = at.selectbox(key="cmp_a").value, at.selectbox(key="cmp_b").value
+    assert (a, b) == (filled_store.ramp[-1], filled_store.v2)
