@@ -213,7 +213,9 @@ def demo(
     settings = _settings(port=port, database_url=database_url, symbols="BTCUSD,ETHUSD,SOLUSD")
     _check_port_free(settings.host, settings.port)
     if dashboard_port:
-        free_port("127.0.0.1", dashboard_port)  # fail now, not after the measurements
+        free_port(
+            "127.0.0.1", dashboard_port, "--dashboard-port"
+        )  # fail now, not after the measurements
     thread = ServerThread(settings, log_level="warning").start()
     service = thread.service
     server: DashboardServer | None = None
