@@ -32,28 +32,49 @@ def _target(v: LatestVerdict) -> str:
     return f"{s.comparator} {s.target:,g} {s.unit or ''}".strip()
 
 
-def verdict_frame(rows: list[LatestVerdict]) -> pd.DataFrame:
-    """One table row per target: status, target, observed, margin, the run it came from."""
+def _with_unit(value: float | None, unit: str) -> str:
+    text = ui.figure_text(value)
+    return text if text == "—" or not unit else f"{text} {unit}"
+
+
+def _margin(v: LatestVerdict) -> str:
+    if v.verdict.margin is None:
+        return "—"
+    pct = v.verdict.margin_percent
+    text = _with_unit(v.verdict.margin, v.verdict.slo.unit or "")
+    return text if pct is None else f"{text} ({pct:+.0f} %)"
+
+
+def verdict_frame(rows: list[LatestVerdict], component: bool = False) -> pd.DataFrame:
+    """One table row per target: status, target, observed, margin, the run it came from (marked
+    when not trusted), how it was measured or why not; the component when the table mixes them."""
     out = []
     for v in rows:
         run = v.run
-        out.append(
-            {
-                "status": ui.status_label(v.verdict.status),
-                "component": v.verdict.slo.component or "",
-                "target": v.verdict.slo.description,
-                "goal": _target(v),
-                "observed": v.verdict.observed,
-                "unit": v.verdict.slo.unit or "",
-                "margin": v.verdict.margin,
-                "margin %": v.verdict.margin_percent,
-                "trust": "" if run is None or run.trusted else "⚠ not trusted",
-                "run": _run_name(run),
-                "how / why not": v.how or v.why_not or "",
-                "metric": v.verdict.slo.metric or "",
-            }
-        )
+        unit = v.verdict.slo.unit or ""
+        name = _run_name(run)
+        if run is not None and not run.trusted:
+            name = f"⚠ not trusted: {name}"
+        row = {"status": ui.status_label(v.verdict.status)}
+        if component:
+            row["component"] = v.verdict.slo.component or ""
+        row |= {
+            "target": v.verdict.slo.description,
+            "goal": _target(v),
+            "observed": _with_unit(v.verdict.observed, unit),
+            "margin": _margin(v),
+            "how measured / why not": v.how or v.why_not or "",
+            "run": name,
+            "metric": v.verdict.slo.metric or "",
+        }
+        out.append(row)
     return pd.DataFrame(out)
+
+
+VERDICT_COLUMNS = {
+    "how measured / why not": st.column_config.TextColumn(width="large"),
+    "run": st.column_config.TextColumn(width="medium"),
+}
 
 
 def _counts(rows: list[LatestVerdict]) -> str:
@@ -102,8 +123,13 @@ for name, table in load_config().tables.items():
     st.subheader(table.title)
     st.markdown(_counts(rows))
     height = 35 * (len(rows) + 1) + 3  # every row, no inner scrolling
+    frame = verdict_frame(rows, component=name == "system_resources")
     st.dataframe(
-        ui.verdict_styler(verdict_frame(rows)), hide_index=True, width="stretch", height=height
+        ui.verdict_styler(frame),
+        hide_index=True,
+        width="stretch",
+        height=height,
+        column_config=VERDICT_COLUMNS,
     )
 
 st.subheader("Latest run of each kind and profile")
