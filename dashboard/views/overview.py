@@ -46,16 +46,19 @@ def _margin(v: LatestVerdict) -> str:
 
 
 def verdict_frame(rows: list[LatestVerdict], component: bool = False) -> pd.DataFrame:
-    """One table row per target: status, target, observed, margin, the run it came from (marked
-    when not trusted), how it was measured or why not; the component when the table mixes them."""
+    """One table row per target: status (and "not trusted" beside it when the run behind it was
+    not), target, observed, margin, how it was measured or why not, the run it came from; the
+    component when the table mixes them."""
     out = []
     for v in rows:
         run = v.run
         unit = v.verdict.slo.unit or ""
         name = _run_name(run)
-        if run is not None and not run.trusted:
-            name = f"⚠ not trusted: {name}"
-        row = {"status": ui.status_label(v.verdict.status)}
+        untrusted = run is not None and not run.trusted
+        row = {
+            "status": ui.status_label(v.verdict.status),
+            "trust": "⚠ not trusted" if untrusted else "",
+        }
         if component:
             row["component"] = v.verdict.slo.component or ""
         row |= {
