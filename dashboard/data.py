@@ -302,8 +302,12 @@ def seed_results(path: str, version: Stamp, run_id: str) -> SeedResults:
 def label_counts(path: str, version: Stamp, where: RunFilter | None = None) -> list[str]:
     """The labels of the matching runs, the label with the most runs first (a small answer,
     so a rerun unpickles little)."""
-    frame = frames.runs(_store(path), where)
-    return [str(label) for label in frame["label"].value_counts(sort=True).index]
+    if not Path(path).is_file():
+        return []
+    cond, params = (where or RunFilter()).where()
+    sql = f"SELECT label FROM runs {cond} GROUP BY label ORDER BY count(*) DESC, label"
+    with _store(path).reading() as con:
+        return [str(row[0]) for row in con.execute(sql, params).fetchall()]
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)

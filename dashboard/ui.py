@@ -27,6 +27,7 @@ __all__ = [
     "guarded",
     "load",
     "page_header",
+    "require_runs",
     "run_title",
     "status_label",
     "store_view",
@@ -76,6 +77,15 @@ def empty_store_guide(view: StoreView) -> None:
     """The message of a page with nothing to show yet: where it looked and how to fill it."""
     st.info(f"No runs in `{view.path}` yet.")
     st.markdown(EMPTY_STORE_HELP)
+
+
+def require_runs(view: StoreView) -> data.RunFacets:
+    """The store's run facets; when it holds no runs, the guide is shown and the page stops."""
+    facets = load(view, lambda: data.run_facets(view.path, view.version)) if view.exists else None
+    if facets is None or facets.count == 0:
+        empty_store_guide(view)
+        st.stop()
+    return facets
 
 
 @contextmanager

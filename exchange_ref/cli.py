@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
-import socket
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +14,7 @@ from pydantic import ValidationError
 
 from exchange_ref.settings import ExchangeSettings
 from pincex.errors import UsageFailure
+from pincex.ports import free_port
 
 __all__ = ["DEMO_DEPOSITS", "exchange"]
 
@@ -35,21 +34,6 @@ def _settings(**overrides: Any) -> ExchangeSettings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise UsageFailure(f"invalid setting {where}: {first['msg']}") from None
-
-
-def _check_port_free(host: str, port: int) -> None:
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise UsageFailure(
-                    f"{host}:{port} is already in use; pick another --port"
-                ) from None
-            raise UsageFailure(f"cannot bind {host}:{port}: {exc.strerror}") from None
 
 
 db_option = click.option(
@@ -94,7 +78,8 @@ def serve(
     from exchange_ref.server import serve as run
 
     settings = _settings(host=host, port=port, database_url=database_url, symbols=symbols)
-    _check_port_free(settings.host, settings.port)
+    if settings.port:
+        free_port(settings.host, settings.port)
     if not settings.admin_key:
         raise UsageFailure("set PINCEX_ADMIN_KEY: the admin key guards /admin routes")
     click.echo(

@@ -11,11 +11,9 @@ named by PINCEX_STORE_PATH; `pincex demo` starts it the same way.
 from __future__ import annotations
 
 import collections
-import errno
 import ipaddress
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,13 +26,13 @@ import click
 
 from collectors.settings import get_settings
 from pincex.errors import UsageFailure, one_line
+from pincex.ports import free_port
 
 __all__ = [
     "APP",
     "DashboardServer",
     "dashboard",
     "dashboard_bench",
-    "free_port",
     "start_dashboard",
     "wait_for_signal",
 ]
@@ -50,27 +48,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def free_port(host: str, port: int, option: str = "--port") -> int:
-    """`port` once checked free on `host` (0: a free port chosen now); a taken port is one
-    clear error line naming the `option` that sets it."""
-    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise UsageFailure(
-                    f"{host}:{port} is already in use; pick another {option}"
-                ) from None
-            raise UsageFailure(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
-        bound: int = sock.getsockname()[1]
-        return bound
 
 
 def _url(host: str, port: int) -> str:

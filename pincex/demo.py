@@ -22,9 +22,10 @@ import click
 import orjson
 
 from collectors.settings import get_settings
-from exchange_ref.cli import DEMO_DEPOSITS, _check_port_free, _settings
-from pincex.dashboard_cli import DashboardServer, free_port, start_dashboard, wait_for_signal
+from exchange_ref.cli import DEMO_DEPOSITS, _settings
+from pincex.dashboard_cli import DashboardServer, start_dashboard, wait_for_signal
 from pincex.errors import UsageFailure, one_line
+from pincex.ports import free_port
 
 __all__ = ["RAMP_RATES", "demo"]
 
@@ -211,7 +212,8 @@ def demo(
     began = time.monotonic()
     store = str(Path(store_path or get_settings().store_path).resolve())
     settings = _settings(port=port, database_url=database_url, symbols="BTCUSD,ETHUSD,SOLUSD")
-    _check_port_free(settings.host, settings.port)
+    if settings.port:
+        free_port(settings.host, settings.port)  # the exchange's
     if dashboard_port:
         free_port(
             "127.0.0.1", dashboard_port, "--dashboard-port"

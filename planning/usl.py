@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
 
 __all__ = [
     "LEVEL",
@@ -276,6 +275,8 @@ def _starts(n: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
 
 
 def _fit_nls(n: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    from scipy import optimize  # imported when fitting: scipy costs ~0.7 s at start-up
+
     best = None
     for start in _starts(n, x):
         result = optimize.least_squares(
@@ -348,6 +349,8 @@ def fit_usl(points: Points, method: str = "nls") -> USLFit:
         raise ValueError(f"unknown method {method!r}: use nls or normalized")
     curve = Curve(float(params[0]), float(params[1]), float(params[2]))
     dof = len(n) - free
+    from scipy import stats  # imported when fitting (start-up cost, as above)
+
     t = float(stats.t.ppf(0.5 + LEVEL / 2, dof))
     fitted = np.array([curve.throughput(v) for v in n])
     rss = float(np.sum((x - fitted) ** 2))

@@ -154,12 +154,8 @@ def run_titles(frame: pd.DataFrame) -> pd.Series:
     return frame["label"].astype(str) + " · " + frame["kind"].astype(str) + " · " + started
 
 
-def runs(store: RunStore, where: RunFilter | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Runs matching `where`, newest first: RUN_COLUMNS (tags a list, config and host dicts)."""
-    cond, params = (where or RunFilter()).where()
-    limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
-    sql = f"{_RUN_SQL} {cond} ORDER BY started_at DESC, run_id{limit_sql}"
-    frame = _frame(store, sql, params, RUN_COLUMNS[:-1])
+def _run_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame of _RUN_SQL rows as RUN_COLUMNS: JSON columns decoded, the title added."""
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RUN_COLUMNS})
     for column in ("tags", "config", "host"):
@@ -167,6 +163,15 @@ def runs(store: RunStore, where: RunFilter | None = None, limit: int | None = No
     frame["trusted"] = frame["trusted"].astype(bool)
     frame["title"] = run_titles(frame)
     return frame.reset_index(drop=True)
+
+
+def runs(store: RunStore, where: RunFilter | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Runs matching `where`, newest first: RUN_COLUMNS (tags a list, config and host dicts)."""
+    cond, params = (where or RunFilter()).where()
+    limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
+    sql = f"{_RUN_SQL} {cond} ORDER BY started_at DESC, run_id{limit_sql}"
+    frame = _frame(store, sql, params, RUN_COLUMNS[:-1])
+    return _run_frame(frame)
 
 
 def latest_runs(store: RunStore) -> pd.DataFrame:
@@ -175,13 +180,7 @@ def latest_runs(store: RunStore) -> pd.DataFrame:
         QUALIFY row_number() OVER (PARTITION BY kind, profile ORDER BY started_at DESC, run_id) = 1
         ORDER BY started_at DESC, run_id"""
     frame = _frame(store, sql, [], RUN_COLUMNS[:-1])
-    if frame.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in RUN_COLUMNS})
-    for column in ("tags", "config", "host"):
-        frame[column] = [orjson.loads(v) for v in frame[column]]
-    frame["trusted"] = frame["trusted"].astype(bool)
-    frame["title"] = run_titles(frame)
-    return frame.reset_index(drop=True)
+    return _run_frame(frame)
 
 
 def summaries(store: RunStore, where: RunFilter | None = None) -> pd.DataFrame:

@@ -112,10 +112,7 @@ ui.page_header(
     "run's figures.",
 )
 view = ui.store_view()
-facets = ui.load(view, lambda: data.run_facets(view.path, view.version)) if view.exists else None
-if facets is None or facets.count == 0:
-    ui.empty_store_guide(view)
-    st.stop()
+facets = ui.require_runs(view)
 
 known = {k for k, *_ in KINDS}
 present = [(k, h, w, c) for k, h, w, c in KINDS if k in facets.kinds]

@@ -29,13 +29,8 @@ ui.page_header(
     "differences that matter with 95 % intervals, and what else changed.",
 )
 view = ui.store_view()
-if not view.exists:
-    ui.empty_store_guide(view)
-    st.stop()
+ui.require_runs(view)
 recent = ui.load(view, lambda: data.recent_runs(view.path, view.version, None, RECENT))
-if recent.empty:
-    ui.empty_store_guide(view)
-    st.stop()
 
 
 def _from_url(key: str) -> str | None:

@@ -115,10 +115,8 @@ ui.page_header(
     "open regressions and the pinned baselines.",
 )
 view = ui.store_view()
-latest = ui.load(view, lambda: data.latest_runs(view.path, view.version)) if view.exists else None
-if latest is None or latest.empty:
-    ui.empty_store_guide(view)
-    st.stop()
+ui.require_runs(view)
+latest = ui.load(view, lambda: data.latest_runs(view.path, view.version))
 
 verdicts = ui.load(view, lambda: data.latest_verdicts(view.path, view.version))
 for name, table in load_config().tables.items():

@@ -30,10 +30,7 @@ ui.page_header(
     "big (with its interval), before and after, since which run, and why it is not noise.",
 )
 view = ui.store_view()
-facets = ui.load(view, lambda: data.run_facets(view.path, view.version)) if view.exists else None
-if facets is None or facets.count == 0:
-    ui.empty_store_guide(view)
-    st.stop()
+facets = ui.require_runs(view)
 
 cols = st.columns(4)
 kind = cols[0].selectbox("Kind", [ALL, *facets.kinds], key="reg_kind")

@@ -29,13 +29,8 @@ ui.page_header(
     "specification's target tables with what was measured.",
 )
 view = ui.store_view()
-if not view.exists:
-    ui.empty_store_guide(view)
-    st.stop()
+ui.require_runs(view)
 listing, total = ui.load(view, lambda: data.run_listing(view.path, view.version, None, NEWEST))
-if listing.empty:
-    ui.empty_store_guide(view)
-    st.stop()
 
 titles: dict[str, str] = dict(zip(listing["run_id"], listing["title"], strict=True))
 rows: dict[str, pd.Series] = {str(r["run_id"]): r for _, r in listing.iterrows()}

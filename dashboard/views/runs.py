@@ -308,10 +308,7 @@ ui.page_header(
     "Runs", "Every stored run: filter the history, follow a figure over runs, open one run."
 )
 view = ui.store_view()
-facets = ui.load(view, lambda: data.run_facets(view.path, view.version)) if view.exists else None
-if facets is None or facets.count == 0:
-    ui.empty_store_guide(view)
-    st.stop()
+facets = ui.require_runs(view)
 ref = st.query_params.get("run")
 if ref:
     _detail(view, ref)
