@@ -260,7 +260,7 @@ def resource_charts(points: pd.DataFrame) -> dict[str, go.Figure]:
     out: dict[str, go.Figure] = {}
     for title, unit, lines in _RESOURCES:
         fig = _figure(title, unit)
-        fig.update_layout(height=260)
+        fig.update_layout(height=300, legend={"y": -0.4})
         drawn = False
         for name, label, scale in lines:
             s = series_of(points, name, "server")
