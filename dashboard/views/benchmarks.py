@@ -45,6 +45,13 @@ TABLE = {
     "service_p99_ms": "p99 ms from send",
 }
 
+# What the latency of each kind of run is measured from.
+P99_WORDS = {
+    "orders": "p99 from due time (ms)",
+    "market-data": "p99 of receipt - event time (ms)",
+    "db": "p99 (ms)",
+}
+
 
 def latest_table(summ: pd.DataFrame, run_id: str) -> pd.DataFrame:
     """The latest run's summaries, one row each; the service column only when it was measured."""
@@ -86,7 +93,7 @@ def section(kind: str, heading: str, what: str) -> None:
     left, right = st.columns(2)
     by_name = " per query type" if kind == "db" else ""
     for col, figure, title in (
-        (left, "latency_p99_ms", f"p99 from due time (ms){by_name}"),
+        (left, "latency_p99_ms", f"{P99_WORDS.get(kind, 'p99 (ms)')}{by_name}"),
         (right, "throughput_per_s", f"throughput (per s){by_name}"),
     ):
         fig = trend(summ, figure, x="order", title=title)
