@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from exchange_ref.settings import ExchangeSettings
 from pincex.errors import UsageFailure
 from pincex.ports import free_port
+from pincex.redact import mask_url
 
 __all__ = ["DEMO_DEPOSITS", "exchange"]
 
@@ -82,11 +83,26 @@ def serve(
         free_port(settings.host, settings.port)
     if not settings.admin_key:
         raise UsageFailure("set PINCEX_ADMIN_KEY: the admin key guards /admin routes")
-    click.echo(
-        f"exchange: http://{settings.host}:{settings.port} database {settings.database_url}",
-        err=True,
-    )
+    _check_database(settings.database_url)
+    where = f"http://{settings.host}:{settings.port}"
+    click.echo(f"exchange: {where} database {mask_url(settings.database_url)}", err=True)
     run(settings, log_level, port_file)
+
+
+def _check_database(url: str) -> None:
+    """Open the database and create (or migrate) its schema before serving, so that a database
+    that cannot be used is one clear line rather than a failed server start."""
+    from exchange_ref.storage.store import Store
+
+    try:
+        store = Store(url, pool_size=1)
+        try:
+            store.create_schema()
+        finally:
+            store.close()
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc)
+        raise UsageFailure(f"cannot use the database {mask_url(url)}: {reason}") from None
 
 
 async def _seed_offline(
@@ -114,7 +130,7 @@ async def _seed_offline(
         await service.stop()
     finally:
         store.close()
-    return [{"userId": str(u.id), "name": u.name, "apiKey": u.api_key} for u in users]
+    return [{"userId": str(u.id), "name": u.name, "apiKey": key} for u, key in users]
 
 
 @exchange.command("seed-users")
@@ -132,7 +148,9 @@ def seed_users(count: int, database_url: str | None, prefix: str, as_json: bool)
     try:
         users = asyncio.run(_seed_offline(settings, count, prefix))
     except Exception as exc:  # a database that cannot be opened or written
-        raise UsageFailure(f"cannot seed users in {settings.database_url}: {exc}") from None
+        raise UsageFailure(
+            f"cannot seed users in {mask_url(settings.database_url)}: {exc}"
+        ) from None
     if as_json:
         deposits = {k: str(v) for k, v in DEMO_DEPOSITS.items()}
         click.echo(orjson.dumps({"users": users, "deposits": deposits}).decode())

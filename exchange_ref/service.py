@@ -21,8 +21,8 @@ from time import perf_counter
 from typing import Any
 
 from exchange_ref.api.marketdata import MarketDataHub
-from exchange_ref.api.wire import ParsedOrder, WireError, parse_order
-from exchange_ref.engine.errors import EngineError
+from exchange_ref.api.wire import ParsedOrder, WireError, clip, parse_order
+from exchange_ref.engine.errors import EngineError, NotOrderOwner, OrderNotFound
 from exchange_ref.engine.exchange import Cancellation, Exchange, OpenOrder, Placement
 from exchange_ref.engine.types import (
     ATOMS_PER_UNIT,
@@ -34,6 +34,7 @@ from exchange_ref.engine.types import (
     TimeInForce,
     atoms_to_str,
 )
+from exchange_ref.keys import MAX_KEY_LENGTH, key_digest, new_api_key, same_key
 from exchange_ref.metrics import ExchangeMetrics
 from exchange_ref.settings import ExchangeSettings
 from exchange_ref.storage.committer import Committer
@@ -77,7 +78,6 @@ class User:
     id: uuid.UUID
     owner: int
     name: str
-    api_key: str
 
 
 class _Ticker:
@@ -137,7 +137,7 @@ class ExchangeService:
         self.clock_us = clock_us
         self.specs: dict[str, SymbolSpec] = {s: DEFAULT_SYMBOLS[s] for s in settings.symbols}
         self.exchange = Exchange(self.specs.values())
-        self.users_by_key: dict[str, User] = {}
+        self.users_by_digest: dict[str, User] = {}  # by key_digest(api key)
         self.users_by_owner: dict[int, User] = {}
         self.next_order_id = 1
         self.ready = False
@@ -200,18 +200,27 @@ class ExchangeService:
 
     # ------------------------------------------------------------------ users
     def _add_user(self, record: UserRecord) -> User:
-        user = User(record.id, len(self.users_by_owner) + 1, record.name, record.api_key)
-        self.users_by_key[user.api_key] = user
+        user = User(record.id, len(self.users_by_owner) + 1, record.name)
+        self.users_by_digest[record.api_key_digest] = user
         self.users_by_owner[user.owner] = user
         return user
 
     def authenticate(self, api_key: str | None) -> User | None:
-        return self.users_by_key.get(api_key) if api_key else None
+        """The user holding `api_key`, looked up by its digest; None when nobody does."""
+        if not api_key or len(api_key) > MAX_KEY_LENGTH:
+            return None
+        return self.users_by_digest.get(key_digest(api_key))
+
+    def is_admin(self, api_key: str | None) -> bool:
+        return bool(api_key) and same_key(api_key or "", self.admin_key)
 
     def create_users(
         self, count: int, deposits: dict[str, Decimal], prefix: str = "user"
-    ) -> list[User]:
-        """Create users with fresh API keys and the given deposits (recorded, not yet durable)."""
+    ) -> list[tuple[User, str]]:
+        """Create users with fresh API keys and the given deposits (recorded, not yet durable).
+
+        Returns each user with its key: the only time the key is known, since only its digest
+        is kept."""
         now = self.clock_us()
         batch = self.committer.batch
         accounts = self.exchange.accounts
@@ -225,13 +234,14 @@ class ExchangeService:
                     "SUPPLY_LIMIT",
                 )
         for _ in range(count):
-            record = UserRecord(uuid.uuid4(), "", secrets.token_hex(16), now)
+            api_key = new_api_key()
+            record = UserRecord(uuid.uuid4(), "", key_digest(api_key), now)
             record.name = f"{prefix}-{record.id.hex[:8]}"
             batch.users.append(record)
             user = self._add_user(record)
             for asset, atoms in per_user.items():
                 accounts.deposit(user.owner, asset, atoms)
-            users.append(user)
+            users.append((user, api_key))
         self._flush_balances()
         return users
 
@@ -243,9 +253,16 @@ class ExchangeService:
         return list(seen)
 
     # ------------------------------------------------------------------ orders
+    def parse(self, item: Any) -> ParsedOrder:
+        """Check one order object without acting on it; raise WireError when it is refused."""
+        return parse_order(item, self.specs)
+
     def place(self, user: User, item: Any, received_us: int) -> dict[str, Any]:
         """Parse, match and record one order object; raise WireError/EngineError otherwise."""
-        parsed: ParsedOrder = parse_order(item, self.specs)
+        return self.place_parsed(user, parse_order(item, self.specs), received_us)
+
+    def place_parsed(self, user: User, parsed: ParsedOrder, received_us: int) -> dict[str, Any]:
+        """Match and record an order `parse` accepted; raise EngineError when it is refused."""
         order_id = self.next_order_id
         try:
             placement = self.exchange.place(
@@ -266,10 +283,10 @@ class ExchangeService:
         self._record_placement(user, placement, parsed.spec)
         return self._order_json(placement, parsed.spec, parsed.client_order_id)
 
-    def place_timed(self, user: User, item: Any, received_us: int) -> dict[str, Any]:
-        """`place`, observing the engine's book-update time."""
+    def place_timed(self, user: User, parsed: ParsedOrder, received_us: int) -> dict[str, Any]:
+        """`place_parsed`, observing the engine's book-update time."""
         start = perf_counter()
-        out = self.place(user, item, received_us)
+        out = self.place_parsed(user, parsed, received_us)
         self._book_update(out["symbol"]).observe(perf_counter() - start)
         return out
 
@@ -345,8 +362,13 @@ class ExchangeService:
                     )
 
     def cancel(self, user: User, order_id: int) -> dict[str, Any]:
+        """Cancel one of the user's open orders. Someone else's order is answered exactly as an
+        unknown one, so that order ids cannot be probed."""
         now = self.clock_us()
-        c: Cancellation = self.exchange.cancel(user.owner, order_id, now)
+        try:
+            c: Cancellation = self.exchange.cancel(user.owner, order_id, now)
+        except NotOrderOwner:
+            raise OrderNotFound(f"order {order_id} is not open") from None
         spec = self.specs[c.symbol]
         self.committer.batch.update_order(order_id, c.filled, OrderStatus.CANCELLED.value, now)
         self._processed(c.symbol, _SIDE_NAMES[c.side], "CANCELLED").inc()
@@ -513,7 +535,7 @@ class ExchangeService:
         spec = self.specs.get(symbol.upper())
         if spec is None:
             raise WireError(
-                "UNKNOWN_SYMBOL", f"unknown symbol {symbol!r}; known: {', '.join(self.specs)}"
+                "UNKNOWN_SYMBOL", f"unknown symbol {clip(symbol)}; known: {', '.join(self.specs)}"
             )
         return spec
 

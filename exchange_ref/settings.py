@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
 
-__all__ = ["ExchangeSettings", "get_settings"]
+__all__ = ["MIN_ADMIN_KEY", "ExchangeSettings", "get_settings"]
+
+MIN_ADMIN_KEY = 16
 
 
 class ExchangeSettings(BaseSettings):
@@ -38,6 +40,29 @@ class ExchangeSettings(BaseSettings):
     # Garbage collection: freeze what start-up built; the young generation's threshold.
     gc_freeze: bool = True
     gc_young_threshold: int = Field(default=700, ge=100)
+    # Connections (exchange_ref/connguard.py): request heads over these get 431 (414 for the
+    # URL); a head must end within header_timeout of its first byte (408); a connection with
+    # no request in progress is closed after idle_timeout; connections over the per-source or
+    # total cap are refused at accept; on SIGTERM, requests arriving within shutdown_grace are
+    # answered 503 SHUTTING_DOWN, then idle connections close.
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_header_count: int = Field(default=100, ge=10)
+    max_url_bytes: int = Field(default=8 * 1024, ge=256)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    idle_timeout_seconds: float = Field(default=20.0, gt=0)
+    max_connections_per_source: int = Field(default=4096, gt=0)
+    max_connections: int = Field(default=60_000, gt=0)
+    shutdown_grace_seconds: float = Field(default=1.0, ge=0)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_admin_key(cls, value: str) -> str:
+        if value and len(value) < MIN_ADMIN_KEY:
+            raise ValueError(
+                f"the admin key must be at least {MIN_ADMIN_KEY} characters "
+                f"(got {len(value)}); leave it empty to have one generated at start"
+            )
+        return value
 
     @field_validator("symbols", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from collectors.bench.abuse_cli import abuse
 from collectors.bench.db_cli import db
 from collectors.bench.generators_cli import generators
 from collectors.bench.orders_cli import orders
@@ -18,6 +19,7 @@ from exchange_ref.cli import exchange
 from pincex.dashboard_cli import dashboard, dashboard_bench
 from pincex.demo import demo
 from pincex.errors import one_line
+from pincex.redact import redact
 from planning.plan_cli import plan
 from planning.regress_cli import regress
 from planning.slo_cli import diagnose, slo
@@ -51,6 +53,7 @@ bench.add_command(market_data)
 bench.add_command(ws_connections)
 bench.add_command(generators)
 bench.add_command(dashboard_bench)
+bench.add_command(abuse)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(dashboard)
@@ -68,7 +71,7 @@ def main() -> None:
         code = cli.main(prog_name="pincex", standalone_mode=False)
     except click.UsageError as exc:
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
-        click.echo(f"error: {where}{one_line(exc.format_message())}", err=True)
+        click.echo(f"error: {where}{redact(one_line(exc.format_message()))}", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()

@@ -26,6 +26,7 @@ from exchange_ref.cli import DEMO_DEPOSITS, _settings
 from pincex.dashboard_cli import DashboardServer, start_dashboard, wait_for_signal
 from pincex.errors import UsageFailure, one_line
 from pincex.ports import free_port
+from pincex.redact import mask_url
 
 __all__ = ["RAMP_RATES", "demo"]
 
@@ -223,17 +224,16 @@ def demo(
     server: DashboardServer | None = None
     try:
 
-        async def demo_users() -> list[User]:
-            existing = [u for u in service.users_by_owner.values() if u.name.startswith("demo-")]
-            if len(existing) >= 3:
-                return existing[:3]
-            users = service.create_users(3 - len(existing), DEMO_DEPOSITS, "demo")
+        async def demo_users() -> list[tuple[User, str]]:
+            # Only a digest of each key is stored, so a restarted demo cannot show the keys of
+            # the users it made before: it makes three more.
+            users = service.create_users(3, DEMO_DEPOSITS, "demo")
             await service.durable()
-            return existing + users
+            return users
 
         users = thread.call(demo_users)
         _describe_exchange(thread.url, settings.host, thread.server.bound_port, users)
-        click.echo(f"  database:      {settings.database_url}")
+        click.echo(f"  database:      {mask_url(settings.database_url)}")
         click.echo(f"  admin key:     {service.admin_key}")
         if load_seconds != 0 and not no_load:
             click.echo(f"Measuring (label {label}; every run kept in {store}):")
@@ -266,11 +266,11 @@ def _describe_exchange(url: str, host: str, port: int, users: list[Any]) -> None
     click.echo(f"  metrics:       {url}/metrics")
     click.echo(f"  WebSocket:     ws://{host}:{port}/ws")
     click.echo("  demo users (header X-API-Key):")
-    for user in users:
-        click.echo(f"    {user.name}  {user.api_key}")
+    for user, api_key in users:
+        click.echo(f"    {user.name}  {api_key}")
     click.echo("Try:")
     click.echo(
-        f"  curl -s -H 'X-API-Key: {users[0].api_key}' -H 'Content-Type: application/json' "
+        f"  curl -s -H 'X-API-Key: {users[0][1]}' -H 'Content-Type: application/json' "
         f'-d \'{{"symbol":"BTCUSD","side":"BUY","type":"LIMIT","timeInForce":"GTC",'
         f'"quantity":0.5,"price":50000}}\' {url}/api/v1/orders'
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from pincex.redact import redact
+
 __all__ = ["UsageFailure", "one_line"]
 
 
@@ -15,7 +17,7 @@ class UsageFailure(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: object = None) -> None:
-        click.echo(f"error: {one_line(self.format_message())}", err=True)
+        click.echo(f"error: {redact(one_line(self.format_message()))}", err=True)
 
 
 def one_line(message: str) -> str:

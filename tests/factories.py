@@ -44,7 +44,7 @@ def exchange_settings(tmp_path: Path, **overrides: object) -> ExchangeSettings:
         "host": "127.0.0.1",
         "port": 0,
         "database_url": f"sqlite:///{tmp_path / 'exchange.db'}",
-        "admin_key": "test-admin-key",
+        "admin_key": "test-admin-key-0123456",
         "symbols": ["BTCUSD", "ETHUSD"],
     }
     values.update(overrides)

@@ -22,6 +22,7 @@ from typing import Any
 
 from collectors.bench.stats import percentile
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
+from exchange_ref.keys import key_digest
 from exchange_ref.storage import (
     OrderRecord,
     Store,
@@ -186,7 +187,8 @@ def seed(store: Store, sizes: SeedSizes, rng: random.Random, now_us: int | None 
     balances = 0
     for i, user_id in enumerate(user_ids):
         created = now_us - span - rng.randrange(30 * _DAY_US)
-        batch.users.append(UserRecord(user_id, f"user{i:06d}", f"key-{user_id.hex}", created))
+        digest = key_digest(f"key-{user_id.hex}")
+        batch.users.append(UserRecord(user_id, f"user{i:06d}", digest, created))
         for asset in rng.sample(assets, rng.randint(2, len(assets))):
             available = rng.randrange(1, 100_000) * _ASSET_ATOMS // 100
             locked = rng.randrange(0, 1_000) * _ASSET_ATOMS // 100

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy.engine import make_url
 
 from collectors.bench.db_bench import DbBenchResult
 from collectors.bench.runs import host_facts
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
 from collectors.store.summarise import summarise
+from pincex.redact import mask_url
 
 __all__ = ["db_run", "db_trust_reasons", "shown_url"]
 
@@ -20,10 +20,7 @@ _P99_SAMPLES = 1_000
 
 def shown_url(url: str) -> str:
     """The database URL as kept with the run: any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    return mask_url(url)
 
 
 def db_trust_reasons(result: DbBenchResult) -> list[str]:

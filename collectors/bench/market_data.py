@@ -39,6 +39,7 @@ from collectors.scrape import ScrapeResult
 from collectors.store import histograms
 from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import figures_from_histogram
+from pincex.redact import mask_url
 
 __all__ = [
     "MarketDataConfig",
@@ -401,7 +402,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
         )
     )
     out: dict[str, Any] = {
-        "target": cfg.target,
+        "target": mask_url(cfg.target),
         "connections": {
             "requested": cfg.connections,
             "opened": len(clients),

@@ -30,6 +30,7 @@ from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import summarise
+from pincex.redact import mask_url
 
 __all__ = [
     "MAX_BATCH",
@@ -351,7 +352,7 @@ def summarize(
     for s in samples:
         statuses[str(s.status)] = statuses.get(str(s.status), 0) + 1
     out: dict[str, Any] = {
-        "target": cfg.target,
+        "target": mask_url(cfg.target),
         "requests": len(samples),
         "planned_requests": planned,
         "errors": errors,

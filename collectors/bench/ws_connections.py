@@ -49,6 +49,7 @@ from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run
 from collectors.store.summarise import summarise
 from pincex.fdlimit import raise_fd_limit
+from pincex.redact import mask_url
 
 __all__ = ["WsConnectionsConfig", "run_ws_connections"]
 
@@ -182,7 +183,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
         )
     )
     out: dict[str, Any] = {
-        "target": cfg.target,
+        "target": mask_url(cfg.target),
         "requested": cfg.connections,
         "attempted": wanted,
         "opened": len(clients),

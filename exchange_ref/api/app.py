@@ -81,7 +81,7 @@ def create_app(
                 gc.set_threshold(settings.gc_young_threshold, 20, 20)
             log.info(
                 "exchange ready: %d users, %d open orders",
-                len(service.users_by_key),
+                len(service.users_by_digest),
                 len(service.exchange.open),
             )
             yield

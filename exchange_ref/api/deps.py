@@ -41,7 +41,7 @@ async def admin_key(
 ) -> None:
     if not api_key:
         raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)
-    if api_key != service.admin_key:
+    if not service.is_admin(api_key):
         raise WireError("FORBIDDEN", "this route needs the admin key", 403)
 
 

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from exchange_ref.api import orders
 from exchange_ref.api.responses import engine_error_status
-from exchange_ref.api.wire import WireError
+from exchange_ref.api.wire import MAX_BODY, WireError
 from exchange_ref.engine.errors import EngineError
 from exchange_ref.service import ExchangeService
 
@@ -66,16 +66,19 @@ class OrderFastPath:
                 raise WireError(
                     "NOT_READY", "the exchange is starting; books are being rebuilt", 503
                 )
-            api_key = None
+            api_key = content_type = None
+            key_header = self.key_header
             for name, value in scope["headers"]:
-                if name == self.key_header:
+                if name == key_header:
                     api_key = value.decode("latin-1")
-                    break
+                elif name == b"content-type":
+                    content_type = value.decode("latin-1")
             if not api_key:
                 raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)
             user = service.authenticate(api_key)
             if user is None:
                 raise WireError("UNAUTHORIZED", "unknown API key", 401)
+            orders.check_json_type(content_type)
             body = await _read_body(receive)
             arrived = scope.get("pincex.arrived", time.perf_counter())
             return ok_status, await place(service, user, body, arrived)
@@ -94,8 +97,8 @@ async def _read_body(receive: Receive) -> bytes:
             raise WireError("DISCONNECTED", "the client went away", 400)
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > orders.MAX_BODY:
-            raise WireError("BODY_TOO_LARGE", f"request body over {orders.MAX_BODY} bytes", 413)
+        if size > MAX_BODY:
+            raise WireError("BODY_TOO_LARGE", f"request body over {MAX_BODY} bytes", 413)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

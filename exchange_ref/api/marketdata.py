@@ -50,6 +50,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from exchange_ref.api.wire import clip
 from exchange_ref.metrics import ExchangeMetrics
 
 __all__ = [
@@ -81,7 +82,9 @@ class UnknownStreamError(ValueError):
 
     def __init__(self, streams: Iterable[str]) -> None:
         self.streams = list(streams)
-        super().__init__(f"unknown stream(s): {', '.join(self.streams)}")
+        shown = ", ".join(clip(name)[1:-1] for name in self.streams[:5])
+        more = f" and {len(self.streams) - 5} more" if len(self.streams) > 5 else ""
+        super().__init__(f"unknown stream(s): {shown}{more}")
 
 
 def _wall_clock_us() -> int:

@@ -6,22 +6,40 @@ Both answer exactly the same way; the fast path skips the framework's per-reques
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import orjson
 
-from exchange_ref.api.wire import WireError
+from exchange_ref.api.wire import MAX_BODY, ParsedOrder, WireError, clip
 from exchange_ref.engine.errors import EngineError
 from exchange_ref.metrics import observe_many
 from exchange_ref.service import ExchangeService, User
 
-__all__ = ["MAX_BODY", "decode_json", "place_batch", "place_single"]
+__all__ = ["check_json_type", "decode_json", "place_batch", "place_single"]
 
-MAX_BODY = 4 * 1024 * 1024
+log = logging.getLogger("pincex.exchange")
+
+
+def check_json_type(content_type: str | None) -> None:
+    """Refuse a body declared as something other than JSON (none declared is taken as JSON);
+    called before the body is read."""
+    if content_type is None:
+        return
+    media = content_type.partition(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise WireError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"the body must be JSON (Content-Type: application/json), not {clip(media, 40)}",
+            415,
+        )
 
 
 def decode_json(body: bytes) -> Any:
+    """The JSON value of a request body, or WireError (413 or 400)."""
     if len(body) > MAX_BODY:
         raise WireError("BODY_TOO_LARGE", f"request body over {MAX_BODY} bytes", 413)
     try:
@@ -46,9 +64,9 @@ async def place_single(
     service: ExchangeService, user: User, body: bytes, arrived: float
 ) -> dict[str, Any]:
     """Place one order object; return it once committed."""
-    item = decode_json(body)
+    parsed = service.parse(decode_json(body))
     service.engine_wait(arrived)
-    order = service.place_timed(user, item, service.clock_us())
+    order = service.place_timed(user, parsed, service.clock_us())
     await service.durable()
     _observe(service, [order], arrived)
     return order
@@ -57,7 +75,11 @@ async def place_single(
 async def place_batch(
     service: ExchangeService, user: User, body: bytes, arrived: float
 ) -> dict[str, Any]:
-    """Place a JSON array of order objects, each taken or refused on its own."""
+    """Place a JSON array of order objects, each taken or refused on its own.
+
+    Every item is checked before any of them acts, so that a refusal found while parsing can
+    never follow placed orders out as a failed request (a client retrying it would trade twice).
+    """
     items = decode_json(body)
     if not isinstance(items, list):
         raise WireError("INVALID_BATCH", "the batch must be a JSON array of order objects")
@@ -66,16 +88,36 @@ async def place_batch(
         raise WireError(
             "BATCH_TOO_LARGE", f"a batch holds at most {limit} orders, got {len(items)}"
         )
-    service.engine_wait(arrived)
-    successful: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    now = service.clock_us()
-    place = service.place_timed
+    accepted: list[tuple[int, ParsedOrder]] = []
+    parse = service.parse
     for index, item in enumerate(items):
         try:
-            successful.append(place(user, item, now))
-        except (WireError, EngineError) as exc:
+            accepted.append((index, parse(item)))
+        except WireError as exc:
             errors.append({"index": index, "code": exc.code, "message": exc.message})
+    service.engine_wait(arrived)
+    successful: list[dict[str, Any]] = []
+    now = service.clock_us()
+    place = service.place_timed
+    for position, (index, parsed) in enumerate(accepted):
+        try:
+            successful.append(place(user, parsed, now))
+        except EngineError as exc:
+            errors.append({"index": index, "code": exc.code, "message": exc.message})
+        except Exception:
+            # A defect, not a refusal. Orders before this one are placed: answer for them
+            # rather than fail the request, and place nothing after it.
+            log.exception("placing batch item %d failed", index)
+            errors.extend(
+                {"index": i, "code": "NOT_PLACED", "message": "not placed: an earlier item failed"}
+                for i, _ in accepted[position + 1 :]
+            )
+            errors.append(
+                {"index": index, "code": "INTERNAL_ERROR", "message": "the exchange failed"}
+            )
+            break
+    errors.sort(key=lambda error: error["index"])
     await service.durable()
     _observe(service, successful, arrived)
     return {"successful": successful, "errors": errors}

@@ -6,9 +6,9 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.responses import Response
 
 from exchange_ref.api import orders
@@ -20,6 +20,7 @@ from exchange_ref.api.wire import (
     OrderIn,
     OrderOut,
     WireError,
+    clip,
 )
 from exchange_ref.service import ExchangeService
 
@@ -51,6 +52,7 @@ _ORDER_SCHEMA = OrderIn.model_json_schema()
 async def place_order(request: Request, service: Service, user: CurrentUser) -> Response:
     """Place one order; answered once it is committed."""
     arrived = request.scope.get("pincex.arrived", time.perf_counter())
+    orders.check_json_type(request.headers.get("content-type"))
     order = await orders.place_single(service, user, await request.body(), arrived)
     return JSONBytes(order, status_code=201)
 
@@ -74,12 +76,13 @@ async def place_order(request: Request, service: Service, user: CurrentUser) -> 
 async def place_batch(request: Request, service: Service, user: CurrentUser) -> Response:
     """Place up to 1000 orders; each is taken or refused on its own, all answered once committed."""
     arrived = request.scope.get("pincex.arrived", time.perf_counter())
+    orders.check_json_type(request.headers.get("content-type"))
     return JSONBytes(await orders.place_batch(service, user, await request.body(), arrived))
 
 
 @router.delete(
     "/api/v1/orders/{order_id}",
-    responses={**_ERRORS, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+    responses={**_ERRORS, 404: {"model": ErrorResponse}},
     tags=["orders"],
 )
 async def cancel_order(order_id: int, service: Service, user: CurrentUser) -> Response:
@@ -184,23 +187,37 @@ class UsersIn(BaseModel):
         401: {"model": ErrorResponse},
         403: {"model": ErrorResponse},
     },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": UsersIn.model_json_schema()}},
+        }
+    },
 )
-async def create_users(
-    body: Annotated[UsersIn, Body()], service: Service, _admin: AdminKey
-) -> Response:
-    """Create users with API keys and deposits (for benchmarks and demos)."""
+async def create_users(request: Request, service: Service, _admin: AdminKey) -> Response:
+    """Create users with API keys and deposits (for benchmarks and demos).
+
+    The body is read only once the admin key is checked (a stranger's body is never parsed)."""
+    orders.check_json_type(request.headers.get("content-type"))
+    raw = orders.decode_json(await request.body())
+    try:
+        body = UsersIn.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise WireError("INVALID_REQUEST", f"{clip(where)[1:-1]}: {first['msg']}") from None
     assets = set(service.assets())
     deposits: dict[str, Decimal] = {}
     for asset, text in body.balances.items():
         if asset not in assets:
             raise WireError(
-                "UNKNOWN_ASSET", f"unknown asset {asset!r}; known: {', '.join(sorted(assets))}"
+                "UNKNOWN_ASSET", f"unknown asset {clip(asset)}; known: {', '.join(sorted(assets))}"
             )
         try:
             amount = Decimal(text)
         except InvalidOperation:
             raise WireError(
-                "INVALID_FIELD", f"balance of {asset} {text!r} is not a decimal"
+                "INVALID_FIELD", f"balance of {clip(asset)} {clip(text)} is not a decimal"
             ) from None
         exponent = amount.as_tuple().exponent
         if not isinstance(exponent, int) or exponent < -8 or not 0 <= amount <= Decimal("1e9"):
@@ -211,6 +228,6 @@ async def create_users(
     users = service.create_users(body.count, deposits, body.prefix)
     await service.durable()
     return JSONBytes(
-        {"users": [{"userId": str(u.id), "name": u.name, "apiKey": u.api_key} for u in users]},
+        {"users": [{"userId": str(u.id), "name": u.name, "apiKey": key} for u, key in users]},
         status_code=201,
     )

@@ -8,8 +8,9 @@ models below only describe the same shapes for the OpenAPI document.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 from exchange_ref.engine.types import OrderType, Side, SymbolSpec, TimeInForce
 
 __all__ = [
+    "MAX_BODY",
     "BatchError",
     "BatchResponse",
     "ErrorResponse",
@@ -24,6 +26,7 @@ __all__ = [
     "OrderOut",
     "ParsedOrder",
     "WireError",
+    "clip",
     "parse_order",
 ]
 
@@ -33,9 +36,24 @@ _TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 _KNOWN_FIELDS = frozenset(
     {"symbol", "side", "type", "timeInForce", "quantity", "price", "clientOrderId"}
 )
+# The largest request body of any route: a full batch of 1000 orders is about 150 kB.
+MAX_BODY = 4 * 1024 * 1024
 _MAX_DIGITS = 40
 # Prices and sizes are stored as signed 64-bit integers of ticks and lots.
 _MAX_UNITS = 2**62 - 1
+# Plain ASCII decimal text, optionally with an exponent: what Decimal() takes beyond this
+# (underscores, other scripts' digits, surrounding spaces, "Infinity") is refused.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+# Far enough past any tick or lot count to refuse before dividing (2**62 lots of 1e-8 is
+# about 4.6e10; 1e30 is refused whatever the step).
+_MAX_ADJUSTED = 30
+_ECHO = 64
+
+
+def clip(value: object, limit: int = _ECHO) -> str:
+    """`repr(value)`, cut to `limit` characters: error messages never echo input at length."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 class WireError(Exception):
@@ -59,22 +77,25 @@ class ParsedOrder:
     client_order_id: str | None
 
 
-def _decimal(value: Any, name: str) -> Decimal:
+def _decimal(value: Any, name: str, code: str) -> Decimal:
+    """A finite Decimal of plain decimal text, a JSON number or an int, or WireError."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise WireError("INVALID_FIELD", f"{name} must be a decimal number or string")
-    if isinstance(value, float):
-        value = repr(value)
-    elif isinstance(value, int):
+    if isinstance(value, int):
+        if value.bit_length() > 128:
+            raise WireError(
+                code, f"{name} must be positive" if value < 0 else f"{name} is too large"
+            )
         return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise WireError("INVALID_FIELD", f"{name} must be finite")
+        value = repr(value)
     if len(value) > _MAX_DIGITS:
         raise WireError("INVALID_FIELD", f"{name} has too many digits")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise WireError("INVALID_FIELD", f"{name} {value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise WireError("INVALID_FIELD", f"{name} must be finite")
-    return number
+    if not _NUMBER.fullmatch(value):
+        raise WireError("INVALID_FIELD", f"{name} {clip(value)} is not a decimal number")
+    return Decimal(value)
 
 
 def _units(value: Any, step: Decimal, decimals: int | None, name: str, code: str) -> int:
@@ -89,7 +110,7 @@ def _units(value: Any, step: Decimal, decimals: int | None, name: str, code: str
         elif isinstance(value, float):
             text = repr(value)
         elif isinstance(value, int):
-            text = str(value)
+            text = str(value) if value.bit_length() <= 128 else ""
         else:
             text = ""
         whole, _, frac = text.partition(".")
@@ -107,15 +128,22 @@ def _units(value: Any, step: Decimal, decimals: int | None, name: str, code: str
             scale: int = 10**decimals
             units = int(whole) * scale + (int(frac.ljust(decimals, "0")) if decimals else 0)
             return _bounded(units, name, code)
-    number = _decimal(value, name)
+    number = _decimal(value, name, code)
     if number <= 0:
         raise WireError(code, f"{name} must be positive")
-    if number / step > _MAX_UNITS:
-        raise WireError(code, f"{name} {value} is too large")
-    count, rest = divmod(number, step)
+    if number.adjusted() > _MAX_ADJUSTED:
+        raise WireError(code, f"{name} {clip(value)} is too large")
+    if number.adjusted() < -_MAX_ADJUSTED:
+        raise WireError(code, f"{name} {clip(value)} is not a multiple of {step}")
+    try:
+        if number / step > _MAX_UNITS:
+            raise WireError(code, f"{name} {clip(value)} is too large")
+        count, rest = divmod(number, step)
+    except ArithmeticError:  # out of the context's range: no valid price or size is
+        raise WireError(code, f"{name} {clip(value)} is out of range") from None
     if rest != 0:
-        raise WireError(code, f"{name} {number} is not a multiple of {step}")
-    return _bounded(int(Decimal(count)), name, code)
+        raise WireError(code, f"{name} {clip(value)} is not a multiple of {step}")
+    return _bounded(int(count), name, code)
 
 
 def _bounded(units: int, name: str, code: str) -> int:
@@ -132,7 +160,9 @@ def parse_order(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:
         raise WireError("INVALID_ORDER", "an order must be a JSON object")
     if not _KNOWN_FIELDS.issuperset(item):
         unknown = sorted(map(str, item.keys() - _KNOWN_FIELDS))
-        raise WireError("UNKNOWN_FIELD", f"unknown field(s): {', '.join(unknown)}")
+        shown = ", ".join(clip(name)[1:-1] for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise WireError("UNKNOWN_FIELD", f"unknown field(s): {shown}{more}")
     symbol = item.get("symbol")
     if symbol is None:
         raise WireError("MISSING_FIELD", "symbol is required")
@@ -140,7 +170,9 @@ def parse_order(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:
         raise WireError("INVALID_FIELD", "symbol must be a string")
     spec = specs.get(symbol) or specs.get(symbol.upper())
     if spec is None:
-        raise WireError("UNKNOWN_SYMBOL", f"unknown symbol {symbol!r}; known: {', '.join(specs)}")
+        raise WireError(
+            "UNKNOWN_SYMBOL", f"unknown symbol {clip(symbol)}; known: {', '.join(specs)}"
+        )
     side = _enum(item, "side", _SIDES, None)
     type_ = _enum(item, "type", _TYPES, OrderType.LIMIT)
     tif = _enum(item, "timeInForce", _TIFS, TimeInForce.GTC)

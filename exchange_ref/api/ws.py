@@ -24,6 +24,7 @@ from exchange_ref.api.marketdata import MarketDataHub, Subscriber, UnknownStream
 __all__ = ["RequestError", "handle_request", "websocket_session"]
 
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS")
+_MAX_ID = 64  # characters of a string request id (it is echoed in the reply)
 RequestId = int | str | None
 
 
@@ -81,9 +82,15 @@ def _apply(hub: MarketDataHub, client: Subscriber, text: str) -> dict[str, Any]:
         raise RequestError("invalid_request", "the request must be a JSON object")
     request_id = request.get("id")
     if request_id is not None and (
-        isinstance(request_id, bool) or not isinstance(request_id, int | str)
+        isinstance(request_id, bool)
+        or not isinstance(request_id, int | str)
+        or (isinstance(request_id, str) and len(request_id) > _MAX_ID)
+        or (isinstance(request_id, int) and request_id.bit_length() > 63)
     ):
-        raise RequestError("invalid_id", "id must be an integer, a string or null")
+        raise RequestError(
+            "invalid_id",
+            f"id must be a 64-bit integer, a string of at most {_MAX_ID} characters or null",
+        )
     method = request.get("method")
     if method is None:
         raise RequestError("missing_method", "method is required", request_id)

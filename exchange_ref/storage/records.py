@@ -25,7 +25,7 @@ __all__ = [
 class UserRecord:
     id: uuid.UUID
     name: str
-    api_key: str
+    api_key_digest: str  # exchange_ref.keys.key_digest of the user's key; never the key
     created_at_us: int
 
 

@@ -15,6 +15,9 @@ SQLite gets text columns with CHECK constraints. `time_in_force` is text with a 
 The CHECKs are written as `a = 'X' OR a = 'Y'`: with `IN (...)` lists of three or more values
 SQLite 3.40 builds a temporary table per row, which doubled the cost of an order insert.
 
+API keys: `users.api_key_digest` holds the SHA-256 of a user's key (`exchange_ref.keys`), never
+the key; schema version 1 held the key itself and is migrated in place by `Store.create_schema`.
+
 Indexes are not part of `metadata`: `index_statements()` renders them, with
 `CREATE INDEX CONCURRENTLY IF NOT EXISTS` on PostgreSQL (run outside a transaction).
 """
@@ -57,7 +60,8 @@ __all__ = [
     "users",
 ]
 
-SCHEMA_VERSION = 1
+# 1: the first schema; 2: users.api_key (the key itself) became api_key_digest (its SHA-256).
+SCHEMA_VERSION = 2
 OPEN_STATUSES = ("PENDING", "PARTIAL")
 
 metadata = MetaData()
@@ -97,7 +101,7 @@ users = Table(
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column("name", Text(), nullable=False),
-    Column("api_key", Text(), nullable=False, unique=True),
+    Column("api_key_digest", Text(), nullable=False, unique=True),
     Column("created_at", _time(), nullable=False),
 )
 

@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
+from exchange_ref.keys import key_digest
 from exchange_ref.storage import schema
 from exchange_ref.storage.records import (
     BalanceRecord,
@@ -57,7 +58,7 @@ _SQLITE_PRAGMAS = (
     "temp_store=MEMORY",
 )
 _OPEN = "status IN ('PENDING', 'PARTIAL')"
-_USER_TAIL = attrgetter("name", "api_key", "created_at_us")
+_USER_TAIL = attrgetter("name", "api_key_digest", "created_at_us")
 _ORDER_TAIL = attrgetter(
     "symbol", "side", "type", "time_in_force", "price", "quantity", "filled_quantity", "status",
     "created_at_us", "updated_at_us",
@@ -135,7 +136,7 @@ class _Sql:
         since = _pg_ts(p) if pg else p
         order_cols = _PG_ORDER_SELECT if pg else _ORDER_COLS
         trade_cols = _PG_TRADE_SELECT if pg else _TRADE_COLS
-        user_cols = f"id, name, api_key, {_pg_us('created_at')}" if pg else "*"
+        user_cols = f"id, name, api_key_digest, {_pg_us('created_at')}" if pg else "*"
         sum_cast = "::bigint" if pg else ""
         self.orders_for_user = (
             f"SELECT {order_cols} FROM orders WHERE user_id = {p} "
@@ -156,7 +157,7 @@ class _Sql:
             f"SELECT symbol, SUM(quantity){sum_cast} AS volume FROM trades{hint} "
             f"WHERE created_at > {since} GROUP BY symbol"
         )
-        self.user_by_api_key = f"SELECT {user_cols} FROM users WHERE api_key = {p}"
+        self.user_by_api_key = f"SELECT {user_cols} FROM users WHERE api_key_digest = {p}"
         self.book = _book_sql(p, sum_cast, "::order_side" if pg else "")
         self.load_users = f"SELECT {user_cols} FROM users ORDER BY created_at, id"
         self.load_balances = "SELECT user_id, asset, available, locked FROM balances"
@@ -168,7 +169,7 @@ class _Sql:
 
 
 _SQLITE_WRITE = {
-    "users": "INSERT INTO users (id, name, api_key, created_at) VALUES (?, ?, ?, ?)",
+    "users": "INSERT INTO users (id, name, api_key_digest, created_at) VALUES (?, ?, ?, ?)",
     "orders": f"INSERT INTO orders ({_ORDER_COLS}) VALUES ({', '.join('?' * 12)})",
     "updates": "UPDATE orders SET filled_quantity = ?, status = ?, updated_at = ? WHERE id = ?",
     "trades": f"INSERT INTO trades ({_TRADE_COLS}) VALUES ({', '.join('?' * 10)})",
@@ -177,9 +178,9 @@ _SQLITE_WRITE = {
 }
 
 _PG_WRITE = {
-    "users": "INSERT INTO users (id, name, api_key, created_at) "
-    f"SELECT u.id, u.name, u.api_key, {_pg_ts('u.c')} "
-    "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[]) AS u(id, name, api_key, c)",
+    "users": "INSERT INTO users (id, name, api_key_digest, created_at) "
+    f"SELECT u.id, u.name, u.digest, {_pg_ts('u.c')} "
+    "FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[]) AS u(id, name, digest, c)",
     "orders": f"INSERT INTO orders ({_ORDER_COLS}) "
     "SELECT u.id, u.user_id, u.symbol, u.side, u.type, u.tif, u.price, u.quantity, u.filled, "
     f"u.status, {_pg_ts('u.c')}, {_pg_ts('u.m')} "
@@ -307,6 +308,32 @@ class Store:
                 f"database schema version {version} is newer than this code's "
                 f"{schema.SCHEMA_VERSION}"
             )
+        if version < schema.SCHEMA_VERSION:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older schema to `SCHEMA_VERSION` in one transaction (all or nothing)."""
+        p = "%s" if self.is_postgres else "?"
+        with self._connection() as conn:
+            if self.is_postgres:
+                with conn.transaction():
+                    # FOR UPDATE: a second process starting at once waits, then finds it done.
+                    (version,) = conn.execute(
+                        "SELECT version FROM schema_version FOR UPDATE"
+                    ).fetchone()
+                    if version == 1:
+                        _digest_api_keys(conn, p)
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                (version,) = conn.execute("SELECT version FROM schema_version").fetchone()
+                if version == 1:
+                    _digest_api_keys(conn, p)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _drop_invalid_indexes(self, conn: Any) -> None:
         """An interrupted CREATE INDEX CONCURRENTLY leaves an invalid index: rebuild it."""
@@ -451,7 +478,9 @@ class Store:
         return {symbol: int(volume) for symbol, volume in rows}
 
     def user_by_api_key(self, api_key: str) -> UserRecord | None:
-        rows = self._fetch("user_by_api_key", self._sql.user_by_api_key, (api_key,))
+        """The user holding `api_key`, found by its digest (the key itself is not stored)."""
+        digest = key_digest(api_key)
+        rows = self._fetch("user_by_api_key", self._sql.user_by_api_key, (digest,))
         return self._user(rows[0]) if rows else None
 
     def orderbook_levels(
@@ -574,6 +603,18 @@ def _uuids(values: tuple[uuid.UUID, ...]) -> str:
     return "{" + ",".join([f"{u.int:032x}" for u in values]) + "}"
 
 
+def _digest_api_keys(conn: Any, p: str) -> None:
+    """Version 1 -> 2: replace each stored API key by its digest (the keys keep working)."""
+    conn.execute("ALTER TABLE users RENAME COLUMN api_key TO api_key_digest")
+    rows = conn.execute("SELECT id, api_key_digest FROM users").fetchall()
+    if rows:
+        conn.cursor().executemany(
+            f"UPDATE users SET api_key_digest = {p} WHERE id = {p}",
+            [(key_digest(key), user_id) for user_id, key in rows],
+        )
+    conn.execute("UPDATE schema_version SET version = 2")
+
+
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -586,7 +627,7 @@ def _texts(values: tuple[str, ...]) -> str:
 _Encoder = Callable[[tuple[Any, ...]], str]
 _PG_COLUMNS: dict[str, tuple[Callable[[Any], Row], tuple[_Encoder, ...]]] = {
     "users": (
-        attrgetter("id", "name", "api_key", "created_at_us"),
+        attrgetter("id", "name", "api_key_digest", "created_at_us"),
         (_uuids, _texts, _texts, _ints),
     ),
     "orders": (

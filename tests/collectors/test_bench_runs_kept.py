@@ -21,7 +21,7 @@ from exchange_ref.server import ServerThread
 from tests.collectors.stub_server import serving
 from tests.factories import exchange_settings
 
-ADMIN = ["--admin-key", "test-admin-key"]
+ADMIN = ["--admin-key", "test-admin-key-0123456"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from collectors.settings import get_settings
 from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
 
-ADMIN = ["--admin-key", "test-admin-key"]
+ADMIN = ["--admin-key", "test-admin-key-0123456"]
 
 
 @pytest.fixture(scope="module")

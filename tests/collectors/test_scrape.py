@@ -25,7 +25,7 @@ from collectors.scrape.series import bucket_increases
 from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
 
-ADMIN = {"X-API-Key": "test-admin-key"}
+ADMIN = {"X-API-Key": "test-admin-key-0123456"}
 
 OP = "pincex_order_processing_duration_seconds"
 OP_BOUNDS = ("0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "+Inf")

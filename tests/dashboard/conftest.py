@@ -22,7 +22,7 @@ from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-ADMIN = ["--admin-key", "test-admin-key"]
+ADMIN = ["--admin-key", "test-admin-key-0123456"]
 RAMP_RATES = (150, 300, 450, 600)
 
 

@@ -11,7 +11,7 @@ import pytest
 from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
 
-ADMIN = {"X-API-Key": "test-admin-key"}
+ADMIN = {"X-API-Key": "test-admin-key-0123456"}
 
 
 @dataclass

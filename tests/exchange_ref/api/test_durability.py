@@ -52,7 +52,7 @@ class ExchangeProcess:
 
     def __init__(self, tmp: Path, db_url: str) -> None:
         self.port_file = tmp / f"port-{time.monotonic_ns()}"
-        env = dict(os.environ, PINCEX_ADMIN_KEY="test-admin-key")
+        env = dict(os.environ, PINCEX_ADMIN_KEY="test-admin-key-0123456")
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+from exchange_ref.keys import key_digest
 from exchange_ref.storage import (
     BalanceRecord,
     OrderRecord,
@@ -21,7 +22,7 @@ from exchange_ref.storage import (
     WriteBatch,
     normalize_url,
 )
-from exchange_ref.storage.schema import INDEXES
+from exchange_ref.storage.schema import INDEXES, SCHEMA_VERSION
 
 T0 = 1_760_000_000_000_000  # µs since the epoch (2025-10-09)
 ALICE = uuid.UUID("00000000-0000-4000-8000-00000000a11c")
@@ -59,7 +60,10 @@ def trade(tid: int, symbol: str = "BTCUSD", qty: int = 1, at: int | None = None)
 
 def users_batch() -> WriteBatch:
     return WriteBatch(
-        users=[UserRecord(ALICE, "alice", "key-a", T0), UserRecord(BOB, "bob", "key-b", T0 + 1)]
+        users=[
+            UserRecord(ALICE, "alice", key_digest("key-a"), T0),
+            UserRecord(BOB, "bob", key_digest("key-b"), T0 + 1),
+        ]
     )
 
 
@@ -96,7 +100,7 @@ def test_schema_is_idempotent(store: Store) -> None:
     store.write(users_batch())
     store.create_schema()
     store.create_schema()
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION
     assert len(store.load().users) == 2
 
 
@@ -151,7 +155,10 @@ def test_write_and_load_round_trip(store: Store) -> None:
 def test_text_values_survive_the_array_encoding(store: Store) -> None:
     names = ['quote"d', "comma,brace{}", "back\\slash", "", "NULL", " padded ", "ünï€ødé"]
     batch = WriteBatch(
-        users=[UserRecord(uuid.uuid4(), name, f"key-{i}", T0) for i, name in enumerate(names)]
+        users=[
+            UserRecord(uuid.uuid4(), name, key_digest(f"key-{i}"), T0)
+            for i, name in enumerate(names)
+        ]
     )
     store.write(batch)
     assert sorted(u.name for u in store.load().users) == sorted(names)
@@ -166,7 +173,7 @@ def test_failed_write_leaves_nothing_of_itself(store: Store) -> None:
     store.write(first)
     before = store.load()
 
-    bad = WriteBatch(users=[UserRecord(uuid.uuid4(), "carol", "key-c", T0)])
+    bad = WriteBatch(users=[UserRecord(uuid.uuid4(), "carol", key_digest("key-c"), T0)])
     bad.record_order(order(2))
     bad.update_order(1, 5, "PARTIAL", T0 + 9)
     bad.trades.extend([trade(2), trade(1)])  # duplicate trade id, after valid rows
@@ -222,7 +229,7 @@ def test_balances_and_users(store: Store) -> None:
         BalanceRecord(ALICE, "BTC", 1, 0),
         BalanceRecord(ALICE, "USD", 7, 3),
     ]
-    assert store.user_by_api_key("key-b") == UserRecord(BOB, "bob", "key-b", T0 + 1)
+    assert store.user_by_api_key("key-b") == UserRecord(BOB, "bob", key_digest("key-b"), T0 + 1)
     assert store.user_by_api_key("nope") is None
 
 
