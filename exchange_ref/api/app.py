@@ -57,6 +57,7 @@ def create_app(
         store = Store(
             settings.database_url,
             pool_size=settings.db_pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
             on_query=lambda name, seconds: metrics.db_query.labels(name).observe(seconds),
         )
         metrics.set_pool_status_source("exchange", store.pool_status)

@@ -41,7 +41,7 @@ from exchange_ref.storage.records import (
     WriteBatch,
 )
 
-__all__ = ["QueryHook", "Store", "normalize_url"]
+__all__ = ["SQLITE_SYNCHRONOUS", "QueryHook", "Store", "normalize_url"]
 
 QueryHook = Callable[[str, float], None]
 Row = tuple[Any, ...]
@@ -49,9 +49,9 @@ Row = tuple[Any, ...]
 # SQLite's busy handler sleeps at least 1 ms; a BEGIN IMMEDIATE slower than this has waited.
 _BUSY_THRESHOLD_S = 0.0005
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL")
 _SQLITE_PRAGMAS = (
     "journal_mode=WAL",
-    "synchronous=NORMAL",
     f"busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}",
     "wal_autocheckpoint=0",
     "cache_size=-65536",
@@ -215,7 +215,17 @@ class Store:
     `busy_wait_seconds` accumulates the time writes waited for SQLite's write lock.
     """
 
-    def __init__(self, url: str, pool_size: int = 5, on_query: QueryHook | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        pool_size: int = 5,
+        on_query: QueryHook | None = None,
+        sqlite_synchronous: str = "NORMAL",
+    ) -> None:
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(
+                f"sqlite_synchronous must be NORMAL or FULL, not {sqlite_synchronous!r}"
+            )
         self.url = normalize_url(url)
         sa_url = make_url(self.url)
         self.backend = sa_url.get_backend_name()
@@ -239,7 +249,8 @@ class Store:
             connect_args={} if self.is_postgres else {"check_same_thread": False},
         )
         if not self.is_postgres:
-            event.listen(self.engine, "connect", _sqlite_on_connect)
+            pragmas = (*_SQLITE_PRAGMAS, f"synchronous={sqlite_synchronous}")
+            event.listen(self.engine, "connect", functools.partial(_sqlite_on_connect, pragmas))
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -665,10 +676,10 @@ def _sqlite_file(url: URL) -> Path:
     return path
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(pragmas: tuple[str, ...], dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
     finally:
         cursor.close()

@@ -96,6 +96,23 @@ def test_sqlite_settings(sqlite_store: Store) -> None:
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
 
 
+def test_sqlite_synchronous_full_is_a_setting(tmp_path: Path, monkeypatch) -> None:
+    from exchange_ref.server import ServerThread
+    from exchange_ref.settings import ExchangeSettings
+    from tests.factories import exchange_settings
+
+    monkeypatch.setenv("PINCEX_SQLITE_SYNCHRONOUS", "full")
+    assert ExchangeSettings().sqlite_synchronous == "FULL"
+    monkeypatch.setenv("PINCEX_SQLITE_SYNCHRONOUS", "sometimes")
+    with pytest.raises(ValueError, match="NORMAL"):
+        ExchangeSettings()
+    with pytest.raises(ValueError, match="NORMAL or FULL"):
+        Store(f"sqlite:///{tmp_path / 'x.db'}", sqlite_synchronous="OFF")
+    settings = exchange_settings(tmp_path, sqlite_synchronous="FULL")
+    with ServerThread(settings) as server, server.service.store._connection() as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
 def test_schema_is_idempotent(store: Store) -> None:
     store.write(users_batch())
     store.create_schema()
