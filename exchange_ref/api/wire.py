@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from exchange_ref.engine.types import OrderType, Side, SymbolSpec, TimeInForce
 
@@ -212,7 +212,10 @@ def _enum(item: dict[str, Any], name: str, allowed: dict[str, Any], default: Any
 
 
 # --------------------------------------------------------------------------- documented models
-Decimalish = float | str
+# What the parser takes as text: plain decimal digits, optionally with an exponent.
+Decimalish = (
+    float | Annotated[str, StringConstraints(pattern=r"^[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?$")]
+)
 
 
 class OrderIn(BaseModel):

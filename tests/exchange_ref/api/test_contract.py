@@ -43,6 +43,38 @@ def test_schemathesis_finds_no_server_error(live, who):
     assert "Unresolvable references" not in result.stdout
 
 
+def test_schemathesis_on_the_order_routes_finds_no_server_error(live):
+    """A longer fuzz of the two order routes alone (both paths: `live` runs each)."""
+    api_key = live.users(1)[0]["apiKey"]
+    exe = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run(
+        [
+            str(exe),
+            "run",
+            f"{live.url}/openapi.json",
+            "--include-path-regex",
+            "^/api/v1/orders(/batch)?$",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "150",
+            "--seed",
+            "2",
+            "--header",
+            f"X-API-Key: {api_key}",
+            "--request-timeout",
+            "10",
+            "--phases",
+            "examples,coverage,fuzzing",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "2 selected" in result.stdout, result.stdout[:2000]
+
+
 def test_metrics_pass_promtool(live):
     promtool = shutil.which("promtool")
     if promtool is None:
