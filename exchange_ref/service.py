@@ -40,6 +40,7 @@ from exchange_ref.settings import ExchangeSettings
 from exchange_ref.storage.committer import Committer
 from exchange_ref.storage.records import OrderRecord, TradeRecord, UserRecord
 from exchange_ref.storage.store import Store
+from pincex.redact import redact
 
 __all__ = ["ExchangeService", "User", "wall_clock_us"]
 
@@ -448,7 +449,7 @@ class ExchangeService:
         except Exception as exc:
             # Memory now holds changes the database refused: stop taking work and fail the
             # liveness probe so the process is restarted and rebuilt from what was committed.
-            self.failed = f"{type(exc).__name__}: {exc}"
+            self.failed = redact(f"{type(exc).__name__}: {exc}")
             self.ready = False
             log.error("storage write failed; refusing work until restarted: %s", self.failed)
             raise WireError(
