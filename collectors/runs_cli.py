@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,15 +15,17 @@ import orjson
 from collectors.settings import get_settings
 from collectors.store import (
     DuplicateRun,
+    InvalidRun,
     RunFormatError,
     RunListing,
     RunNotFound,
     RunStore,
     StoreError,
-    run_from_json,
+    limits,
     run_to_dict,
     run_to_json,
 )
+from collectors.store.codec import run_from_file
 from collectors.store.export import (
     DB_KIND,
     ORDERS_KIND,
@@ -30,6 +33,7 @@ from collectors.store.export import (
     summaries_csv,
     write_parquet,
 )
+from collectors.store.limits import cut
 from collectors.store.model import LatencyFigures, Run
 from pincex.errors import UsageFailure
 
@@ -42,7 +46,7 @@ _JSON_OPTS = orjson.OPT_INDENT_2
 def _failures() -> Iterator[None]:
     try:
         yield
-    except (RunNotFound, DuplicateRun) as exc:
+    except (RunNotFound, DuplicateRun, InvalidRun) as exc:
         raise UsageFailure(str(exc), 2) from None
     except StoreError as exc:
         raise UsageFailure(str(exc), 1) from None
@@ -60,25 +64,67 @@ def _figures(f: LatencyFigures | None) -> dict[str, float] | None:
     return None if f is None else dict(vars(f))
 
 
+def _plain(text: str) -> str:
+    """Text for a terminal: control characters (escapes, line breaks) shown as `?`."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _tags(tags: list[str]) -> list[str]:
+    return [cut(t, limits.MAX_NAME_CHARS) for t in tags[: limits.MAX_TAGS]]
+
+
+def _bounded(run: Run) -> Run:
+    """The run with every text cut to the store's limit for it: an older store may hold
+    longer ones, and nothing printed is unbounded."""
+    names = limits.MAX_FIELD_NAME_CHARS
+
+    def name(value: str) -> str:
+        return cut(value, names)
+
+    return dataclasses.replace(
+        run,
+        id=cut(run.id, limits.MAX_ID_CHARS),
+        kind=cut(run.kind, limits.MAX_ID_CHARS),
+        profile=cut(run.profile, limits.MAX_NAME_CHARS),
+        label=cut(run.label, limits.MAX_NAME_CHARS),
+        target=cut(run.target, limits.MAX_TARGET_CHARS),
+        notes=cut(run.notes, limits.MAX_NOTES_CHARS),
+        tags=_tags(run.tags),
+        warnings=[cut(w, limits.MAX_WARNING_CHARS) for w in run.warnings],
+        summaries=[
+            s if len(s.name) <= names else dataclasses.replace(s, name=name(s.name))
+            for s in run.summaries
+        ],
+        series=[
+            p if len(p.series) <= names else dataclasses.replace(p, series=name(p.series))
+            for p in run.series
+        ],
+        histograms=[
+            h if len(h.name) <= names else dataclasses.replace(h, name=name(h.name))
+            for h in run.histograms
+        ],
+    )
+
+
 def _listing_dict(item: RunListing, pinned: bool = False) -> dict[str, Any]:
     head = item.headline
     return {
-        "id": item.id,
-        "kind": item.kind,
-        "profile": item.profile,
-        "target": item.target,
-        "label": item.label,
+        "id": cut(item.id, limits.MAX_ID_CHARS),
+        "kind": cut(item.kind, limits.MAX_ID_CHARS),
+        "profile": cut(item.profile, limits.MAX_NAME_CHARS),
+        "target": cut(item.target, limits.MAX_TARGET_CHARS),
+        "label": cut(item.label, limits.MAX_NAME_CHARS),
         "started_at": item.started_at.isoformat(),
         "ended_at": item.ended_at.isoformat(),
         "status": item.status,
-        "tags": item.tags,
+        "tags": _tags(item.tags),
         "trusted": item.trusted,
         "pinned": pinned,
-        "notes": item.notes,
+        "notes": cut(item.notes, limits.MAX_NOTES_CHARS),
         "headline": None
         if head is None
         else {
-            "name": head.name,
+            "name": cut(head.name, limits.MAX_FIELD_NAME_CHARS),
             "count": head.count,
             "errors": head.errors,
             "throughput_per_s": head.throughput_per_s,
@@ -89,6 +135,7 @@ def _listing_dict(item: RunListing, pinned: bool = False) -> dict[str, Any]:
 
 
 def _table(rows: list[list[str]]) -> str:
+    rows = [[_plain(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -143,13 +190,13 @@ def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_j
         h = i.headline
         rows.append(
             [
-                i.id,
-                i.kind,
-                i.label,
+                cut(i.id, limits.MAX_ID_CHARS),
+                cut(i.kind, limits.MAX_ID_CHARS),
+                cut(i.label, limits.MAX_NAME_CHARS),
                 i.status if i.trusted else f"{i.status}!",
                 "pinned" if i.id in pinned else "",
                 i.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                "-" if h is None else h.name,
+                "-" if h is None else cut(h.name, limits.MAX_FIELD_NAME_CHARS),
                 "-" if h is None else str(h.count),
                 "-" if h is None else f"{h.throughput_per_s:.1f}",
                 "-" if h is None else f"{h.latency.p95_ms:.2f}",
@@ -159,7 +206,16 @@ def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_j
     click.echo(_table(rows))
 
 
+_NAMES_SHOWN = 100  # series and histogram names listed by `runs show`
+
+
+def _some(names: list[str], most: int = _NAMES_SHOWN) -> str:
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown}, … {len(names) - most:,} more"
+
+
 def _show_text(run: Run) -> str:
+    run = _bounded(run)
     lines = [
         f"run {run.id}",
         f"  kind {run.kind}  profile {run.profile}  label {run.label}  status {run.status}"
@@ -170,11 +226,14 @@ def _show_text(run: Run) -> str:
     ]
     if run.notes:
         lines.append(f"  notes {run.notes}")
-    lines.extend(f"  warning: {w}" for w in run.warnings)
+    lines.extend(f"  warning: {w}" for w in run.warnings[: limits.MAX_WARNINGS])
+    if len(run.warnings) > limits.MAX_WARNINGS:
+        lines.append(f"  … {len(run.warnings) - limits.MAX_WARNINGS:,} more warnings")
+    lines = [_plain(line) for line in lines]
     if run.summaries:
         rows = [["name", "count", "errors", "req/s", "view", "mean", "p50", "p90", "p95", "p99",
                  "p99.9", "max"]]  # fmt: skip
-        for s in run.summaries:
+        for s in run.summaries[: limits.MAX_SUMMARIES]:
             for view, f in (("latency", s.latency), ("service", s.service)):
                 if f is None:
                     continue
@@ -184,12 +243,15 @@ def _show_text(run: Run) -> str:
                 )
         lines.append("")
         lines.append(_table(rows))
+        if len(run.summaries) > limits.MAX_SUMMARIES:
+            lines.append(f"… {len(run.summaries) - limits.MAX_SUMMARIES:,} more summaries")
     names = sorted({(p.side, p.series) for p in run.series})
     if names:
         lines.append("")
-        lines.append("series: " + ", ".join(f"{side}/{name}" for side, name in names))
+        lines.append(_plain("series: " + _some([f"{side}/{name}" for side, name in names])))
     if run.histograms:
-        lines.append("histograms: " + ", ".join(f"{h.name}/{h.view}" for h in run.histograms))
+        names_held = [f"{h.name}/{h.view}" for h in run.histograms]
+        lines.append(_plain("histograms: " + _some(names_held)))
     return "\n".join(lines)
 
 
@@ -202,7 +264,7 @@ def show(store: RunStore, run_id: str, as_json: bool) -> None:
     with _failures():
         run = store.get(run_id)
     if as_json:
-        _echo_json(run_to_dict(run))
+        _echo_json(run_to_dict(_bounded(run)))
     else:
         click.echo(_show_text(run))
 
@@ -284,26 +346,32 @@ def export(
     _emit(data, output)
 
 
-@runs.command("import")
+_IMPORT_HELP = f"""Store a run exported with `pincex runs export ID --format json`.
+
+The file is refused whole (one error line, exit 2, nothing written), naming the field, when
+it is not a run, breaks a limit of the store, or holds figures no measurement gives (negative
+counts, errors above count, negative or non-finite latencies, percentiles out of order, an end
+before the start, bad series points). A locked store spools the run (exit 1).
+
+{limits.limits_text()}
+"""
+
+
+@runs.command("import", help=_IMPORT_HELP)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_(store: RunStore, file: Path) -> None:
-    """Store a run exported with `pincex runs export ID --format json`.
-
-    The file is refused whole, naming the field, when it is not a run or holds figures no
-    measurement gives (negative counts, errors above count, negative or non-finite latencies,
-    percentiles out of order, an end before the start, bad series points).
-    """
     try:
-        text = file.read_bytes()
+        run = run_from_file(file, check=True)
     except OSError as exc:
         raise UsageFailure(f"{file}: {exc.strerror or exc}", 2) from None
-    try:
-        run = run_from_json(text, check=True)
     except RunFormatError as exc:
         raise UsageFailure(f"{file}: {exc}", 2) from None
     with _failures():
-        store.write(run)
+        try:
+            store.write(run)
+        except InvalidRun as exc:
+            raise UsageFailure(f"{file}: {exc}", 2) from None
     click.echo(run.id)
 
 

@@ -19,12 +19,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from collectors.scrape import DirectScrape, Scraper, ScrapeResult
 from collectors.settings import get_settings
+from collectors.store.limits import trimmed
 from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary, new_run_id
-from collectors.store.store import RunStore, StoreError
+from collectors.store.spool import spool_run
+from collectors.store.store import DuplicateRun, InvalidRun, RunStore, StoreError, StoreLocked
 
 __all__ = [
     "Progress",
@@ -135,7 +138,9 @@ def figures_ms(f: LatencyFigures) -> dict[str, float]:
 
 def keep_run(store_path: str, run: Run) -> str:
     """Write the run to the store at `store_path`, with the settings' lock timeout and spool
-    (a `StoreError` says why it could not)."""
+    (a `StoreError` says why it could not). Its notes and warnings are cut to the store's
+    limits first; when the store itself fails (a damaged or newer file, not the run), the run
+    is spooled for the next writer so that the measurement is not lost."""
     settings = get_settings()
     store = RunStore(
         store_path,
@@ -143,7 +148,18 @@ def keep_run(store_path: str, run: Run) -> str:
         lock_timeout_s=settings.store_lock_timeout_s,
         read_retry_s=settings.store_read_retry_s,
     )
-    return store.write(run)
+    run = trimmed(run)
+    try:
+        return store.write(run)
+    except (InvalidRun, StoreLocked, DuplicateRun):
+        raise
+    except (StoreError, duckdb.Error) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        try:
+            path = spool_run(store.spool_dir, run)
+        except OSError as failed:
+            raise StoreError(f"{reason}; the run could not be spooled either ({failed})") from None
+        raise StoreError(f"{reason}; the run was spooled to {path} for the next writer") from None
 
 
 def keep_figures_run(store_path: str, run: Run, figures: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from collectors.store.model import (
 )
 from collectors.store.store import (
     DuplicateRun,
+    InvalidRun,
     RunListing,
     RunNotFound,
     RunStore,
@@ -21,6 +22,7 @@ from collectors.store.store import (
 __all__ = [
     "DuplicateRun",
     "Histogram",
+    "InvalidRun",
     "LatencyFigures",
     "Point",
     "Run",

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
+import struct
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from hdrh.histogram import HdrHistogram
+from hdrh.histogram import HdrHistogram, get_bucket_count
 
 __all__ = [
     "HIGHEST_US",
     "LOWEST_US",
     "SIGNIFICANT_FIGURES",
+    "buckets",
+    "check_encoded",
     "decode",
     "encode",
     "merge",
@@ -61,6 +68,60 @@ def encode(histogram: Any) -> str:
 def decode(text: str) -> Any:
     """A histogram back from the text of `encode`."""
     return HdrHistogram.decode(text.encode("ascii"))
+
+
+_OUTER = struct.Struct(">II")  # cookie, length of the compressed payload
+_INNER = struct.Struct(">IIIIQQd")  # cookie, payload length, offset, figures, lowest, highest
+_COMPRESSION_COOKIE = 0x1C849304
+_ENCODING_COOKIE = 0x1C849303
+_MAX_VARINT_BYTES = 9  # LEB128 + ZigZag, per count
+
+
+def buckets(lowest: int, highest: int, significant_figures: int) -> int:
+    """How many counts an HdrHistogram of this range holds (`counts_len`), without making it."""
+    unit_magnitude = math.floor(math.log(lowest) / math.log(2))  # as hdrh computes them
+    sub_bucket_magnitude = math.ceil(math.log(2 * 10**significant_figures) / math.log(2))
+    sub_bucket_count = 1 << max(sub_bucket_magnitude, 1)
+    count: int = get_bucket_count(highest, sub_bucket_count, unit_magnitude)
+    return (count + 1) * (sub_bucket_count // 2)
+
+
+def check_encoded(text: str, max_buckets: int) -> None:
+    """ValueError (its reason, in words) unless `text` is an encoded histogram of at most
+    `max_buckets` counts; it is decompressed and decoded only within that bound."""
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (UnicodeEncodeError, binascii.Error):
+        raise ValueError("is not base64") from None
+    if len(raw) < _OUTER.size:
+        raise ValueError("is too short for a histogram")
+    cookie, length = _OUTER.unpack_from(raw)
+    if cookie & ~0xF0 != _COMPRESSION_COOKIE or length != len(raw) - _OUTER.size:
+        raise ValueError("is not a compressed HdrHistogram (V2)")
+    most = _INNER.size + _MAX_VARINT_BYTES * max_buckets
+    inflate = zlib.decompressobj()
+    try:
+        payload = inflate.decompress(raw[_OUTER.size :], most + 1)
+    except zlib.error as exc:
+        raise ValueError(f"does not decompress ({exc})") from None
+    if len(payload) > most or inflate.unconsumed_tail:
+        raise ValueError(f"decompresses to more than {most:,} bytes ({max_buckets:,} buckets)")
+    if len(payload) < _INNER.size:
+        raise ValueError("is too short for a histogram")
+    cookie, _, _, figures, lowest, highest, _ = _INNER.unpack_from(payload)
+    if cookie & ~0xF0 != _ENCODING_COOKIE:
+        raise ValueError("is not an HdrHistogram (V2)")
+    if not (1 <= figures <= 5 and lowest >= 1 and highest >= 2 * lowest):
+        raise ValueError(
+            f"has an impossible range ({lowest} to {highest}, {figures} significant figures)"
+        )
+    held = buckets(lowest, highest, figures)
+    if held > max_buckets:
+        raise ValueError(f"has {held:,} buckets; at most {max_buckets:,}")
+    try:
+        decode(text)
+    except Exception as exc:
+        raise ValueError(f"does not decode ({exc})") from None
 
 
 def merge(encoded: Iterable[str]) -> Any:

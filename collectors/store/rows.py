@@ -1,4 +1,5 @@
-"""Runs to table rows and back (batched inserts through DuckDB `unnest` of lists)."""
+"""Runs to table rows and back (batched inserts through DuckDB `unnest` of lists; series, the
+bulk of a long run, in Arrow chunks of `SERIES_CHUNK` points)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ import orjson
 
 from collectors.store.model import Histogram, LatencyFigures, Point, Run, Summary
 
-__all__ = ["SUMMARY_COLUMNS", "build_frozen", "insert_runs", "read_run", "summary_from_row"]
+__all__ = [
+    "SERIES_CHUNK",
+    "SUMMARY_COLUMNS",
+    "build_frozen",
+    "insert_runs",
+    "read_run",
+    "summary_from_row",
+]
 
 T = TypeVar("T")
+
+SERIES_CHUNK = 100_000  # series rows per insert: ~10 MB of columns at a time
+_SERIES_COLUMNS = ("run_id", "position", "side", "name", "second", "value")
 
 _FIGURES = ("mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -128,7 +139,6 @@ def insert_runs(con: Any, runs: Sequence[Run]) -> None:
     _insert_columns(con, "runs", _RUN_COLUMNS, run_cols)
 
     summary_cols: list[list[Any]] = [[] for _ in range(2 + len(SUMMARY_COLUMNS))]
-    series_cols: list[list[Any]] = [[] for _ in range(6)]
     hist_cols: list[list[Any]] = [[] for _ in range(5)]
     warn_cols: list[list[Any]] = [[] for _ in range(3)]
     for run in runs:
@@ -136,13 +146,6 @@ def insert_runs(con: Any, runs: Sequence[Run]) -> None:
             values = [run.id, pos, *_summary_values(s)]
             for col, value in zip(summary_cols, values, strict=True):
                 col.append(value)
-        n = len(run.series)
-        series_cols[0].extend([run.id] * n)
-        series_cols[1].extend(range(n))
-        series_cols[2].extend(p.side for p in run.series)
-        series_cols[3].extend(p.series for p in run.series)
-        series_cols[4].extend(p.second for p in run.series)
-        series_cols[5].extend(p.value for p in run.series)
         for pos, h in enumerate(run.histograms):
             for col, value in zip(hist_cols, (run.id, pos, h.name, h.view, h.encoded), strict=True):
                 col.append(value)
@@ -150,11 +153,61 @@ def insert_runs(con: Any, runs: Sequence[Run]) -> None:
             for col, value in zip(warn_cols, (run.id, pos, message), strict=True):
                 col.append(value)
     _insert_columns(con, "summaries", ("run_id", "position", *SUMMARY_COLUMNS), summary_cols)
-    _insert_columns(
-        con, "series", ("run_id", "position", "side", "name", "second", "value"), series_cols
-    )
+    _insert_series(con, runs)
     _insert_columns(con, "histograms", ("run_id", "position", "name", "view", "encoded"), hist_cols)
     _insert_columns(con, "warnings", ("run_id", "position", "message"), warn_cols)
+
+
+def _insert_series(con: Any, runs: Sequence[Run]) -> None:
+    """The runs' series points, `SERIES_CHUNK` rows per insert (across runs)."""
+    pieces: list[tuple[str, int, Sequence[Point]]] = []
+    held = 0
+    for run in runs:
+        start = 0
+        while start < len(run.series):
+            piece = run.series[start : start + SERIES_CHUNK - held]
+            pieces.append((run.id, start, piece))
+            held += len(piece)
+            start += len(piece)
+            if held >= SERIES_CHUNK:
+                _insert_series_chunk(con, _series_columns(pieces))
+                pieces, held = [], 0
+    if pieces:
+        _insert_series_chunk(con, _series_columns(pieces))
+
+
+def _series_columns(pieces: list[tuple[str, int, Sequence[Point]]]) -> dict[str, list[Any]]:
+    columns: dict[str, list[Any]] = {name: [] for name in _SERIES_COLUMNS}
+    for run_id, start, points in pieces:
+        columns["run_id"].extend([run_id] * len(points))
+        columns["position"].extend(range(start, start + len(points)))
+        columns["side"].extend([p.side for p in points])
+        columns["name"].extend([p.series for p in points])
+        columns["second"].extend([p.second for p in points])
+        columns["value"].extend([p.value for p in points])
+    return columns
+
+
+def _insert_series_chunk(con: Any, columns: dict[str, list[Any]]) -> None:
+    """One INSERT of series rows from Arrow columns (a fifth of the time of `unnest` lists)."""
+    import pyarrow as pa  # here: only writers of series pay for its import
+
+    table = pa.table(
+        {
+            "run_id": pa.array(columns["run_id"], pa.string()),
+            "position": pa.array(columns["position"], pa.int32()),
+            "side": pa.array(columns["side"], pa.string()),
+            "name": pa.array(columns["name"], pa.string()),
+            "second": pa.array(columns["second"], pa.float64()),
+            "value": pa.array(columns["value"], pa.float64()),
+        }
+    )
+    con.register("_series_chunk", table)
+    try:
+        names = ", ".join(_SERIES_COLUMNS)
+        con.execute(f"INSERT INTO series ({names}) SELECT {names} FROM _series_chunk")
+    finally:
+        con.unregister("_series_chunk")
 
 
 def _summary_values(s: Summary) -> list[Any]:

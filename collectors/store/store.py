@@ -2,14 +2,17 @@
 
 DuckDB allows one read-write process per file: a writer opens the file only for its
 transaction; readers open it read-only and retry briefly while a writer holds it.
+Every run is checked against the store's limits (`limits.check_storable`) before anything is
+opened or spooled; a spooled file that cannot be stored is set aside as `<name>.bad`.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +22,8 @@ import duckdb
 import orjson
 
 from collectors.store import histograms
-from collectors.store.codec import RunFormatError, run_from_json
+from collectors.store.codec import RunFormatError, run_from_file
+from collectors.store.limits import check_storable
 from collectors.store.migrations import current_version, latest_version, migrate
 from collectors.store.model import Run, Summary
 from collectors.store.rows import (
@@ -33,6 +37,7 @@ from collectors.store.spool import spool_run, spooled_files
 
 __all__ = [
     "DuplicateRun",
+    "InvalidRun",
     "RunListing",
     "RunNotFound",
     "RunStore",
@@ -41,6 +46,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -53,6 +60,11 @@ class RunNotFound(StoreError):
 
 class DuplicateRun(StoreError):
     """A run with this id is already stored."""
+
+
+class InvalidRun(StoreError):
+    """The run breaks one of the store's limits (the reason names the field); nothing was
+    written or spooled."""
 
 
 class StoreLocked(StoreError):
@@ -199,7 +211,13 @@ class RunStore:
         return run.id
 
     def write_many(self, runs: Sequence[Run]) -> list[str]:
-        """Store several runs in one transaction (all or none); their ids."""
+        """Store several runs in one transaction (all or none); their ids. InvalidRun, before
+        anything is opened or spooled, when one breaks the store's limits."""
+        for run in runs:
+            try:
+                check_storable(run)
+            except RunFormatError as exc:
+                raise InvalidRun(str(exc)) from None
         try:
             con = self._open_rw()
         except duckdb.IOException as exc:
@@ -242,19 +260,31 @@ class RunStore:
 
     def _import_spool(self, con: Any, skip: set[str] | frozenset[str] = frozenset()) -> list[Path]:
         """Store each spooled run in its own transaction and delete its file; the files of
-        runs in `skip` (being written now, so superseded) are returned untouched."""
+        runs in `skip` (being written now, so superseded) are returned untouched. A file that
+        cannot be read or stored is set aside as `<name>.bad` (the reason logged once) and
+        never stops the others or the write that follows; a failure of the store itself
+        (I/O, memory) leaves the rest of the spool for the next writer."""
         superseded: list[Path] = []
         for path in spooled_files(self.spool_dir):
             try:
-                run = run_from_json(path.read_bytes())
-            except (OSError, RunFormatError):
-                path.replace(path.with_name(path.name + ".bad"))
+                run = run_from_file(path)
+                check_storable(run)
+            except (OSError, RunFormatError) as exc:
+                _set_aside(path, str(exc))
                 continue
             if run.id in skip:
                 superseded.append(path)
                 continue
-            with suppress(DuplicateRun):
+            try:
                 self._transaction(con, [run])
+            except DuplicateRun:
+                pass
+            except _STORE_FAILURES as exc:  # not this file's fault: kept for the next writer
+                _log.warning("spooled runs left in %s: %s", self.spool_dir, _first_line(exc))
+                break
+            except duckdb.Error as exc:
+                _set_aside(path, f"the store refused it: {_first_line(exc)}")
+                continue
             path.unlink(missing_ok=True)
         return superseded
 
@@ -409,6 +439,33 @@ class RunStore:
             raise StoreError(f"no {view} histogram named {name!r} in the given runs")
         merged = histograms.merge(row[0] for row in rows)
         return histograms.percentiles_ms(merged, percentiles)
+
+
+# failures of the store itself, not of one run's data: a spooled file is kept for them
+_STORE_FAILURES = (duckdb.OperationalError, duckdb.FatalException, duckdb.InterruptException)
+
+
+def _first_line(reason: object) -> str:
+    return (str(reason).strip().splitlines() or [type(reason).__name__])[0]
+
+
+def _set_aside(path: Path, reason: str) -> None:
+    """Rename a spooled file to `<name>.bad` and log why (once: it is not listed again)."""
+    aside = path.with_name(path.name + ".bad")
+    first_line = _first_line(reason)
+    try:
+        path.replace(aside)
+    except OSError as exc:
+        _log.warning(
+            "spooled run %s cannot be stored (%s) nor set aside: %s", path, first_line, exc
+        )
+        return
+    _log.warning(
+        "spooled run %s set aside as %s: %s (fix it, then `pincex runs import` it)",
+        path,
+        aside.name,
+        first_line,
+    )
 
 
 def _filters(kind: str | None, label: str | None) -> tuple[str, list[Any]]:
