@@ -11,6 +11,7 @@ import click
 import orjson
 
 from collectors.settings import get_settings
+from collectors.store.limits import MAX_TAGS, RunFormatError, check_name
 from pincex.errors import UsageFailure
 
 __all__ = [
@@ -25,18 +26,43 @@ __all__ = [
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def _label(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        check_name("--label", value)
+    except RunFormatError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    if len(values) > MAX_TAGS:
+        raise click.BadParameter(f"at most {MAX_TAGS} tags, got {len(values)}")
+    try:
+        for value in values:
+            check_name("--tag", value)
+    except RunFormatError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return values
+
+
 def store_options(fn: _F) -> _F:
-    """--label, --tag, --store, --no-store: where and how the run is kept."""
+    """--label, --tag, --store, --no-store: where and how the run is kept (the label and tags
+    checked as the store will check them, before anything is measured)."""
     for option in reversed(
         [
             click.option(
                 "--label",
                 default="unlabelled",
                 show_default=True,
+                callback=_label,
                 help="version label of the system under test, kept with the run",
             ),
             click.option(
-                "--tag", "tags", multiple=True, help="a tag kept with the run (repeatable)"
+                "--tag",
+                "tags",
+                multiple=True,
+                callback=_tags,
+                help="a tag kept with the run (repeatable)",
             ),
             click.option(
                 "--store",

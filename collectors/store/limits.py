@@ -43,6 +43,7 @@ __all__ = [
     "NAME_RULE",
     "TOKEN_RULE",
     "RunFormatError",
+    "check_name",
     "check_storable",
     "cut",
     "limits_text",
@@ -140,6 +141,11 @@ def _name(field: str, text: str) -> None:
     _length(field, text, MAX_NAME_CHARS)
     if not _NAME.fullmatch(text) or text.endswith(" "):
         raise RunFormatError(f"{field} {shown(text)} is not a name: 1-{MAX_NAME_CHARS} {NAME_RULE}")
+
+
+def check_name(field: str, text: str) -> None:
+    """A label, profile or tag as the store keeps it, or RunFormatError saying why not."""
+    _name(field, text)
 
 
 def _printable(field: str, text: str, limit: int) -> None:
