@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -15,30 +16,40 @@ from typing import Any, TypeVar
 import uvicorn
 
 from exchange_ref.api.app import ExchangeApp, create_app
+from exchange_ref.connguard import ConnectionGuard, ConnectionLimits, fd_room
+from exchange_ref.protocol import GuardedConfig
 from exchange_ref.service import ExchangeService
 from exchange_ref.settings import ExchangeSettings
 from pincex.fdlimit import raise_fd_limit
 
 T = TypeVar("T")
 
-__all__ = ["ExchangeServer", "ServerThread", "serve"]
+__all__ = ["ExchangeServer", "ServerThread", "connection_limits", "serve"]
 
 
 _OPEN_FILES = 65_536 + 1_024  # the specification's 50,000 WebSocket clients fit, with room
 
 
 class ExchangeServer(uvicorn.Server):
-    """uvicorn's server, closing market-data sockets with 1001 before it drains requests."""
+    """uvicorn's server with the connection guard (caps, timeouts; see `exchange_ref.protocol`).
+
+    On shutdown it stops accepting, answers requests that arrive during the guard's grace
+    window with 503 SHUTTING_DOWN, closes market-data sockets with 1001, waits for requests in
+    progress (up to the drain timeout), then closes what is left and flushes.
+    """
 
     def __init__(
-        self, config: uvicorn.Config, app: ExchangeApp, port_file: str | None = None
+        self, config: GuardedConfig, app: ExchangeApp, port_file: str | None = None
     ) -> None:
         super().__init__(config)
         self.exchange_app = app
         self.port_file = port_file
+        self.guard = config.guard
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        if self.started:
+            self.guard.start(asyncio.get_running_loop())
         if self.port_file and self.started:
             tmp = f"{self.port_file}.tmp"
             with open(tmp, "w") as fh:
@@ -46,9 +57,15 @@ class ExchangeServer(uvicorn.Server):
             os.replace(tmp, self.port_file)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        self.guard.drain()
         with contextlib.suppress(Exception):
             await self.exchange_app.before_shutdown()
-        await super().shutdown(sockets)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            self.guard.stop()
 
     @property
     def bound_port(self) -> int:
@@ -58,18 +75,31 @@ class ExchangeServer(uvicorn.Server):
         raise RuntimeError("server has no bound socket")
 
 
-def _config(app: ExchangeApp, settings: ExchangeSettings, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(
+def connection_limits(settings: ExchangeSettings) -> ConnectionLimits:
+    """The guard's limits from the settings; the total cap is kept within the open-file limit."""
+    return ConnectionLimits(
+        max_header_bytes=settings.max_header_bytes,
+        max_header_count=settings.max_header_count,
+        max_url_bytes=settings.max_url_bytes,
+        header_timeout=settings.header_timeout_seconds,
+        idle_timeout=settings.idle_timeout_seconds,
+        max_per_source=settings.max_connections_per_source,
+        max_total=min(settings.max_connections, fd_room()),
+        shutdown_grace=min(settings.shutdown_grace_seconds, settings.drain_timeout_seconds),
+    )
+
+
+def _config(app: ExchangeApp, settings: ExchangeSettings, log_level: str) -> GuardedConfig:
+    return GuardedConfig(
         app,
+        ConnectionGuard(connection_limits(settings)),
         host=settings.host,
         port=settings.port,
         log_level=log_level,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=int(settings.drain_timeout_seconds) or None,
+        timeout_graceful_shutdown=math.ceil(settings.drain_timeout_seconds) or None,
         loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
     )
 
 

@@ -1,0 +1,294 @@
+"""uvicorn's httptools protocol with the exchange's connection rules (`exchange_ref.connguard`).
+
+- At accept: a connection over the per-source or total cap is aborted before any parsing.
+- Request heads: at most `max_header_bytes` from the first byte of a request to the end of its
+  head are fed to the parser (431 past that, so a huge header never reaches httptools, which
+  buffers a field until it ends), at most `max_header_count` fields (431) and `max_url_bytes`
+  of URL (414); each refusal is a JSON error with `Connection: close`, then the connection is
+  closed.
+- Timeouts: a head must end `header_timeout` seconds after its first byte (408, closed); a
+  connection with no request in progress for `idle_timeout` seconds (since it opened or since
+  its last response) is closed. The guard's sweep checks them; a request only stores a time.
+  This replaces uvicorn's keep-alive timer (one timer armed and cancelled per request).
+- Upgraded connections leave the sweep: a WebSocket is governed by the market-data rules; the
+  source's count is released when it closes.
+- Shutdown: a request in progress is answered with `Connection: close`; a request that arrives
+  while draining is answered 503 `SHUTTING_DOWN` with `Connection: close`; idle connections are
+  closed once the grace window ends (never while a request may be on its way to them).
+
+    config = GuardedConfig(app, ConnectionGuard(ConnectionLimits()), host=..., port=...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httptools
+import orjson
+import uvicorn
+from uvicorn._types import ASGIReceiveCallable, ASGISendCallable, Scope
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.utils import get_remote_addr
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+
+from exchange_ref.connguard import ConnectionGuard
+
+__all__ = ["SHUTTING_DOWN", "GuardedConfig", "GuardedHttpProtocol", "GuardedWebSocketProtocol"]
+
+SHUTTING_DOWN = "SHUTTING_DOWN"
+_IDLE, _HEAD, _BUSY = 0, 1, 2  # no request in progress / a head arriving / a request in progress
+_DRAIN_BODY = 1 << 20  # bytes of a request body read before answering 503 while shutting down
+_SHUTDOWN_BODY = orjson.dumps(
+    {"code": SHUTTING_DOWN, "message": "the exchange is shutting down; retry on a new connection"}
+)
+
+
+class _Refused(Exception):
+    """Raised from a parser callback: the request head is over a limit (see `_refusal`)."""
+
+
+class GuardedConfig(uvicorn.Config):
+    """uvicorn's config with the guarded protocols and the guard they share."""
+
+    def __init__(self, app: Any, guard: ConnectionGuard, **kwargs: Any) -> None:
+        super().__init__(app, http=GuardedHttpProtocol, ws=GuardedWebSocketProtocol, **kwargs)
+        self.guard = guard
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """HTTP/1.1 on httptools with head limits, header and idle timeouts, caps and draining."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        guard: ConnectionGuard = config.guard  # type: ignore[attr-defined]
+        limits = guard.limits
+        self.guard = guard
+        self._max_head = limits.max_header_bytes
+        self._max_count = limits.max_header_count
+        self._max_url = limits.max_url_bytes
+        self._header_timeout = limits.header_timeout
+        self._idle_timeout = limits.idle_timeout
+        self._source: str | None = None  # the admitted source address; None: refused
+        self._phase = _IDLE
+        self._since = 0.0  # when the phase began (loop time)
+        self._reading_head = True  # bytes received now belong to a request head
+        self._head_used = 0  # bytes of the current head fed to the parser
+        self._refusal: tuple[int, str, str] | None = None
+        self._upgraded = False
+
+    # Connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        client = get_remote_addr(transport)
+        host = client[0] if client else ""
+        if not self.guard.admit(host):
+            transport.abort()
+            return
+        self._source = host
+        super().connection_made(transport)
+        self._since = self.loop.time()
+        self.guard.http.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._source is None:  # refused at accept
+            return
+        self.guard.http.discard(self)
+        self.guard.release(self._source)
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        self._upgraded = True
+        self.guard.http.discard(self)
+        super().handle_websocket_upgrade()
+        ws = self.transport.get_protocol()
+        if isinstance(ws, GuardedWebSocketProtocol):
+            ws.guard, ws.source = self.guard, self._source  # released when it closes
+        elif self._source is not None:
+            self.guard.release(self._source)
+
+    # Bytes in
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading_head:
+            if self._phase == _IDLE:
+                self._phase = _HEAD
+                self._since = self.loop.time()
+            used = self._head_used + len(data)
+            if used > self._max_head:
+                self._feed_bounded(data)
+                return
+            self._head_used = used
+        self._feed(data)
+
+    def _feed_bounded(self, data: bytes) -> None:
+        """Feed no more of a head than its limit allows; 431 when it has not ended by then."""
+        room = self._max_head - self._head_used
+        self._head_used = self._max_head
+        self._feed(data[:room])
+        if self._upgraded or self.transport.is_closing():
+            return
+        if self._reading_head and self._head_used >= self._max_head:
+            self._refuse(
+                431, "HEADERS_TOO_LARGE", f"the request head is over {self._max_head} bytes"
+            )
+            return
+        self.data_received(data[room:])  # the head ended inside the limit
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            if self._refusal is not None:
+                self._refuse(*self._refusal)
+            else:
+                msg = "Invalid HTTP request received."
+                self.logger.warning(msg)
+                self.send_400_response(msg)
+
+    # Parser callbacks
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > self._max_url:
+            self._refusal = (414, "URL_TOO_LONG", f"the URL is over {self._max_url} bytes")
+            raise _Refused
+
+    def on_headers_complete(self) -> None:
+        self._reading_head = False
+        self._phase = _BUSY
+        if len(self.headers) > self._max_count:
+            self._refusal = (
+                431,
+                "HEADERS_TOO_LARGE",
+                f"the request has over {self._max_count} header fields",
+            )
+            raise _Refused
+        if self.guard.draining:
+            self.app = self._shutting_down
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._reading_head = True
+        self._head_used = 0
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._phase = _IDLE
+        self._since = self.loop.time()
+
+    # The guard's side
+
+    def check_deadlines(self, now: float) -> None:
+        """Close the connection when idle past its timeout, or slow to send a request head."""
+        if self.transport.is_closing():
+            return
+        if self._phase == _IDLE:
+            if now - self._since > self._idle_timeout:
+                self.guard.stats.idle_closed += 1
+                self.transport.close()
+        elif self._phase == _HEAD and now - self._since > self._header_timeout:
+            self.guard.stats.header_timeouts += 1
+            self._refuse(
+                408,
+                "HEADER_TIMEOUT",
+                f"the request head did not arrive within {self._header_timeout:g} s",
+            )
+
+    def close_if_idle(self) -> None:
+        """The drain's grace window ended: close unless a request is in progress."""
+        if self._phase == _IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: a request in progress is answered with `Connection:
+        close`; an idle connection stays open through the grace window (see the guard)."""
+        self.guard.drain()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+
+    # Answers of our own
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """Answer a JSON error with `Connection: close` (unless another response is under
+        way on this connection), then close."""
+        if status in (414, 431):
+            self.guard.stats.heads_too_large += 1
+        self._phase = _BUSY
+        self._reading_head = False
+        if self.cycle is None or self.cycle.response_complete:
+            body = orjson.dumps({"code": code, "message": message})
+            content = [STATUS_LINE[status]]
+            for name, value in self.server_state.default_headers:
+                content.extend([name, b": ", value, b"\r\n"])
+            content.extend(
+                [
+                    b"content-type: application/json\r\ncontent-length: ",
+                    str(len(body)).encode("ascii"),
+                    b"\r\nconnection: close\r\n\r\n",
+                    body,
+                ]
+            )
+            self.transport.write(b"".join(content))
+        self.transport.close()
+
+    async def _shutting_down(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        """503 SHUTTING_DOWN with `Connection: close`, once the body (up to 1 MiB) is read, so
+        that closing leaves no unread request behind (which would reset the connection)."""
+        self.guard.stats.shutting_down_503 += 1
+        received = 0
+        while received < _DRAIN_BODY:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+            received += len(message.get("body", b""))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_SHUTDOWN_BODY)).encode("ascii")),
+                    (b"retry-after", b"1"),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _SHUTDOWN_BODY, "more_body": False})
+
+
+class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol; releases its source's count when it closes."""
+
+    guard: ConnectionGuard | None = None
+    source: str | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        try:
+            super().connection_lost(exc)
+        finally:
+            if self.guard is not None and self.source is not None:
+                self.guard.release(self.source)
+                self.guard = None
