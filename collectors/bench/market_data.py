@@ -13,6 +13,7 @@ seeding and the REST order driver.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from array import array
 from collections.abc import Iterable
@@ -51,12 +52,14 @@ __all__ = [
     "open_client",
     "run_market_data",
     "seed_keys",
+    "source_hosts",
     "spec_lines",
     "ws_url",
 ]
 
 _FLUSH_EVERY = 65_536  # latency samples buffered before they go into the histogram
 _OPEN_TIMEOUT = 10.0
+_SOURCE_HOSTS = 250
 
 
 @dataclass(slots=True)
@@ -303,6 +306,18 @@ async def _read(ws: ClientConnection, counters: _Counters) -> None:
         counters.clients_with_gaps += gaps > 0
 
 
+def source_hosts(target: str) -> list[str] | None:
+    """Client source addresses 127.0.0.1-250 for a target on 127.0.0.0/8 (else None): many
+    clients then fit neither one address's ephemeral ports nor the exchange's per-source cap."""
+    host = urlsplit(target).hostname or ""
+    try:
+        if ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8"):
+            return [f"127.0.0.{k}" for k in range(1, _SOURCE_HOSTS + 1)]
+    except ValueError:
+        pass
+    return None
+
+
 async def open_all(
     url: str, streams: list[str], n: int, concurrency: int, local_hosts: list[str] | None = None
 ) -> tuple[list[ClientConnection], list[str]]:
@@ -355,7 +370,11 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     streams = [f"{prefix}@ticker", f"{prefix}@depth"]
     open_start = time.perf_counter()
     clients, errors = await open_all(
-        ws_url(cfg.target), streams, cfg.connections, cfg.open_concurrency
+        ws_url(cfg.target),
+        streams,
+        cfg.connections,
+        cfg.open_concurrency,
+        source_hosts(cfg.target),
     )
     open_seconds = time.perf_counter() - open_start
     if not clients:

@@ -16,12 +16,10 @@ the ephemeral ports of one source address do not bound N.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -34,6 +32,7 @@ from collectors.bench.market_data import (
     first_errors,
     open_all,
     seed_keys,
+    source_hosts,
     ws_url,
 )
 from collectors.bench.runs import (
@@ -54,7 +53,6 @@ from pincex.redact import mask_url
 __all__ = ["WsConnectionsConfig", "run_ws_connections"]
 
 _FD_RESERVE = 64  # descriptors kept for the driver, the event loop and the interpreter
-_SOURCE_HOSTS = 250
 
 
 @dataclass(slots=True)
@@ -71,16 +69,6 @@ class WsConnectionsConfig:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
-
-
-def _source_hosts(target: str) -> list[str] | None:
-    host = urlsplit(target).hostname or ""
-    try:
-        if ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8"):
-            return [f"127.0.0.{k}" for k in range(1, _SOURCE_HOSTS + 1)]
-    except ValueError:
-        pass
-    return None
 
 
 class _Holder:
@@ -136,7 +124,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     streams = [f"{cfg.symbol.lower()}@depth"]
     open_start = time.perf_counter()
     clients, errors = await open_all(
-        ws_url(cfg.target), streams, wanted, cfg.open_concurrency, _source_hosts(cfg.target)
+        ws_url(cfg.target), streams, wanted, cfg.open_concurrency, source_hosts(cfg.target)
     )
     open_seconds = time.perf_counter() - open_start
     if not clients:
