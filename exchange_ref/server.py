@@ -27,6 +27,7 @@ T = TypeVar("T")
 __all__ = ["ExchangeServer", "ServerThread", "connection_limits", "serve"]
 
 
+WS_MAX_FRAME = 64 * 1024  # bytes of one WebSocket message from a client (close 1009 past it)
 _OPEN_FILES = 65_536 + 1_024  # the specification's 50,000 WebSocket clients fit, with room
 
 
@@ -100,6 +101,8 @@ def _config(app: ExchangeApp, settings: ExchangeSettings, log_level: str) -> Gua
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(settings.drain_timeout_seconds) or None,
         loop="uvloop",
+        # A market-data request is a few hundred bytes; uvicorn would take 16 MiB frames.
+        ws_max_size=WS_MAX_FRAME,
     )
 
 

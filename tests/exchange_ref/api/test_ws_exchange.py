@@ -133,3 +133,23 @@ async def _scenario(url: str) -> None:
             assert book.view() == {"bids": snap["bids"], "asks": snap["asks"]}
             metrics = (await client.get("/metrics")).text
             assert "pincex_websocket_messages_dropped_total" in metrics
+
+
+def test_a_websocket_message_over_the_frame_limit_closes_with_1009(tmp_path):
+    from exchange_ref.server import WS_MAX_FRAME
+
+    async def scenario(url: str) -> tuple[int | None, dict]:
+        async with websockets.connect(url + "/ws", max_size=None) as ws:
+            await ws.send(orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}).decode())
+            ok = orjson.loads(await ws.recv())
+            await ws.send("x" * (WS_MAX_FRAME + 1))
+            try:
+                await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as exc:
+                return exc.rcvd.code if exc.rcvd else None, ok
+            return None, ok
+
+    with ServerThread(exchange_settings(tmp_path)) as server:
+        code, ok = asyncio.run(scenario(server.url.replace("http://", "ws://")))
+    assert ok == {"result": [], "id": 1}
+    assert code == 1009
