@@ -10,69 +10,45 @@ from pathlib import Path
 
 import pytest
 
-from tests.exchange_ref.api.conftest import key
+from tests.exchange_ref.api.conftest import ADMIN, key
 
 
-@pytest.mark.parametrize("who", ["user", "admin"])
-def test_schemathesis_finds_no_server_error(live, who):
-    api_key = live.users(1)[0]["apiKey"] if who == "user" else "test-admin-key-0123456"
+def _schemathesis(url: str, api_key: str, examples: int, seed: int, *extra: str) -> str:
+    """Run schemathesis against the exchange's OpenAPI document with `not_a_server_error`;
+    return its output once it passed."""
     exe = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
         [
-            str(exe),
-            "run",
-            f"{live.url}/openapi.json",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            "40",
-            "--seed",
-            "1",
-            "--header",
-            f"X-API-Key: {api_key}",
-            "--request-timeout",
-            "10",
-            "--phases",
-            "examples,coverage,fuzzing",
+            str(exe), "run", f"{url}/openapi.json", *extra,
+            "--checks", "not_a_server_error",
+            "--max-examples", str(examples),
+            "--seed", str(seed),
+            "--header", f"X-API-Key: {api_key}",
+            "--request-timeout", "10",
+            "--phases", "examples,coverage,fuzzing",
         ],
         capture_output=True,
         text=True,
         timeout=600,
-    )
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "Unresolvable references" not in result.stdout
+    return result.stdout
+
+
+@pytest.mark.parametrize("who", ["user", "admin"])
+def test_schemathesis_finds_no_server_error(live, who):
+    api_key = live.users(1)[0]["apiKey"] if who == "user" else ADMIN["X-API-Key"]
+    out = _schemathesis(live.url, api_key, 40, 1)
+    assert "Unresolvable references" not in out
 
 
 def test_schemathesis_on_the_order_routes_finds_no_server_error(live):
     """A longer fuzz of the two order routes alone (both paths: `live` runs each)."""
     api_key = live.users(1)[0]["apiKey"]
-    exe = Path(sys.executable).with_name("schemathesis")
-    result = subprocess.run(
-        [
-            str(exe),
-            "run",
-            f"{live.url}/openapi.json",
-            "--include-path-regex",
-            "^/api/v1/orders(/batch)?$",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            "150",
-            "--seed",
-            "2",
-            "--header",
-            f"X-API-Key: {api_key}",
-            "--request-timeout",
-            "10",
-            "--phases",
-            "examples,coverage,fuzzing",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    out = _schemathesis(
+        live.url, api_key, 150, 2, "--include-path-regex", "^/api/v1/orders(/batch)?$"
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "2 selected" in result.stdout, result.stdout[:2000]
+    assert "2 selected" in out, out[:2000]
 
 
 def test_metrics_pass_promtool(live):
