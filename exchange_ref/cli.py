@@ -114,7 +114,7 @@ async def _seed_offline(
     from exchange_ref.storage.committer import Committer
     from exchange_ref.storage.store import Store
 
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         metrics = ExchangeMetrics(CollectorRegistry())
         service = ExchangeService(

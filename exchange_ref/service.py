@@ -255,8 +255,17 @@ class ExchangeService:
 
     # ------------------------------------------------------------------ orders
     def parse(self, item: Any) -> ParsedOrder:
-        """Check one order object without acting on it; raise WireError when it is refused."""
-        return parse_order(item, self.specs)
+        """Check one order object without acting on it; raise WireError when it is refused.
+
+        Parsing changes nothing, so even a defect in it is answered as a refusal (and logged)
+        rather than as a failed request."""
+        try:
+            return parse_order(item, self.specs)
+        except WireError:
+            raise
+        except Exception:
+            log.exception("reading an order object failed")
+            raise WireError("INVALID_ORDER", "the order object could not be read") from None
 
     def place(self, user: User, item: Any, received_us: int) -> dict[str, Any]:
         """Parse, match and record one order object; raise WireError/EngineError otherwise."""

@@ -6,9 +6,11 @@ import re
 
 __all__ = ["mask_url", "redact"]
 
-# scheme://user:password@host -> scheme://user:***@host; the password ends at the last "@"
-# before the host part, so a password holding "@" or ":" is masked whole.
-_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):[^\s/]*@")
+# scheme://user:password@host -> scheme://user:***@host. In free text a password ends at the
+# last "@" before a space, so one holding "@", ":" or "/" is masked whole; a URL given alone
+# (mask_url) may hold spaces in its password too.
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):[^\s]*@")
+_URL_CREDENTIALS = re.compile(r"^(\s*[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*):.*@")
 # ...?password=secret in a URL's query, or password=secret in a libpq connection string.
 _PARAMETER = re.compile(r"(\bpassword=)[^\s&;]*", re.IGNORECASE)
 _MASK = "***"
@@ -16,7 +18,7 @@ _MASK = "***"
 
 def mask_url(url: str) -> str:
     """`url` with any password replaced by `***` (a URL without one is returned as is)."""
-    return redact(url)
+    return redact(_URL_CREDENTIALS.sub(rf"\1:{_MASK}@", url, count=1))
 
 
 def redact(text: str) -> str:

@@ -34,6 +34,7 @@ SECRET = "S3cr3t-pa55"
             "postgresql://u@h/db?password=***&sslmode=disable",
         ),
         (f"host=h password={SECRET} dbname=x", "host=h password=*** dbname=x"),
+        (f"at postgresql://u:{SECRET}/x@h/db: refused", "at postgresql://u:***@h/db: refused"),
         ("postgresql://u@h/db", "postgresql://u@h/db"),
         ("sqlite:///data/a@b.db", "sqlite:///data/a@b.db"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
@@ -46,6 +47,20 @@ def test_redact(text, shown):
 
 def test_mask_url_leaves_a_url_without_password_alone():
     assert mask_url("sqlite:///data/exchange.db") == "sqlite:///data/exchange.db"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://u:{SECRET}/x@h/db",
+        f"postgresql://u:{SECRET} x@h/db",
+        f"postgresql://u:@{SECRET}@h:5/db",
+        f"postgresql://u:{SECRET}@h/db?password={SECRET}",
+    ],
+)
+def test_mask_url_hides_a_password_holding_slashes_spaces_or_at_signs(url):
+    shown = mask_url(url)
+    assert SECRET not in shown and shown.startswith("postgresql://u:***@")
 
 
 def _pincex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -32,6 +32,7 @@ from collectors.store.model import Histogram, Run, Summary, new_run_id
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
 from pincex.errors import UsageFailure, one_line
+from pincex.redact import mask_url
 
 __all__ = [
     "LOCUST_CLASSES",
@@ -328,7 +329,7 @@ def build_comparison_run(
         id=new_run_id(),
         kind="generators",
         profile="comparison",
-        target=cfg.target,
+        target=mask_url(cfg.target),
         label=label,
         started_at=datetime.fromtimestamp(measured[0].started_at, tz=UTC),
         ended_at=datetime.fromtimestamp(measured[-1].ended_at, tz=UTC),

@@ -497,7 +497,7 @@ def _build_run(
     return measured_run(
         kind="market-data",
         profile=f"{cfg.connections} connections",
-        target=cfg.target,
+        target=mask_url(cfg.target),
         label=cfg.label,
         tags=cfg.tags,
         started_at=started_at,

@@ -260,7 +260,7 @@ def build_run(
     return measured_run(
         kind="orders",
         profile="batch" if cfg.batch_size else "single",
-        target=cfg.target,
+        target=mask_url(cfg.target),
         label=cfg.label,
         tags=cfg.tags,
         started_at=result.started_at,

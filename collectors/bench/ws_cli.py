@@ -26,6 +26,7 @@ from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connecti
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
 from pincex.errors import UsageFailure
+from pincex.redact import mask_url
 
 __all__ = ["market_data", "ws_connections"]
 
@@ -57,8 +58,9 @@ def _admin_key(given: str | None, needed: bool, what: str) -> str | None:
 
 def _run(fn: Callable[..., dict[str, Any]], cfg: Any, as_json: bool) -> dict[str, Any]:
     if not as_json:
+        where = mask_url(cfg.target)
         click.echo(
-            f"opening {cfg.connections} connections to {cfg.target}, then {cfg.duration:g} s ...",
+            f"opening {cfg.connections} connections to {where}, then {cfg.duration:g} s ...",
             err=True,
         )
     try:

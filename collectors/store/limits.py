@@ -271,12 +271,28 @@ def check_storable(run: Run) -> None:
 
 def trimmed(run: Run) -> Run:
     """The run with its free text (notes, warnings) cut to the limits, the warnings past the
-    limit replaced by one that counts them; names and figures untouched."""
-    warnings = [cut(w, MAX_WARNING_CHARS) for w in run.warnings]
+    limit replaced by one that counts them, and series over the point limit thinned to every
+    k-th sampled second (said in a warning); names and figures untouched."""
+    series = run.series
+    thinned: list[str] = []
+    if len(series) > MAX_SERIES_POINTS:
+        seconds = sorted({point.second for point in series})
+        step = math.ceil(len(series) / MAX_SERIES_POINTS)
+        kept = set(seconds[::step])
+        series = [point for point in series if point.second in kept]
+        while len(series) > MAX_SERIES_POINTS:  # uneven seconds: thin once more
+            step += 1
+            kept = set(seconds[::step])
+            series = [point for point in series if point.second in kept]
+        thinned = [
+            f"series thinned to one sampled second in {step}: {len(run.series):,} points are "
+            f"over the store's limit of {MAX_SERIES_POINTS:,}"
+        ]
+    warnings = [cut(w, MAX_WARNING_CHARS) for w in [*run.warnings, *thinned]]
     if len(warnings) > MAX_WARNINGS:
         dropped = len(warnings) - (MAX_WARNINGS - 1)
         warnings = [*warnings[: MAX_WARNINGS - 1], f"{dropped} more warnings not kept"]
     notes = cut(run.notes, MAX_NOTES_CHARS)
-    if warnings == run.warnings and notes == run.notes:
+    if warnings == run.warnings and notes == run.notes and series is run.series:
         return run
-    return dataclasses.replace(run, notes=notes, warnings=warnings)
+    return dataclasses.replace(run, notes=notes, warnings=warnings, series=series)

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ from collectors.store.rows import (
     summary_from_row,
 )
 from collectors.store.spool import spool_run, spooled_files
+from pincex.redact import mask_url
 
 __all__ = [
     "DuplicateRun",
@@ -212,7 +213,12 @@ class RunStore:
 
     def write_many(self, runs: Sequence[Run]) -> list[str]:
         """Store several runs in one transaction (all or none); their ids. InvalidRun, before
-        anything is opened or spooled, when one breaks the store's limits."""
+        anything is opened or spooled, when one breaks the store's limits. A password in a
+        run's target URL is masked before it is kept."""
+        runs = [
+            run if mask_url(run.target) == run.target else replace(run, target=mask_url(run.target))
+            for run in runs
+        ]
         for run in runs:
             try:
                 check_storable(run)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from exchange_ref.api.fastpath import OrderFastPath
@@ -117,6 +118,12 @@ def create_app(
     @app.exception_handler(EngineError)
     async def _engine_error(_: Request, exc: EngineError) -> Response:
         return error_response(engine_error_status(exc), exc.code, exc.message)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _disconnected(_: Request, exc: ClientDisconnect) -> Response:
+        # The client left while its body was read: nobody reads this answer (the fast path
+        # answers the same), but it is not a server error to log with a traceback.
+        return error_response(400, "DISCONNECTED", "the client went away")
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> Response:

@@ -68,10 +68,11 @@ class OrderFastPath:
                 )
             api_key = content_type = None
             key_header = self.key_header
-            for name, value in scope["headers"]:
+            for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
                 if name == key_header:
-                    api_key = value.decode("latin-1")
-                elif name == b"content-type":
+                    if api_key is None:
+                        api_key = value.decode("latin-1")
+                elif name == b"content-type" and content_type is None:
                     content_type = value.decode("latin-1")
             if not api_key:
                 raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)

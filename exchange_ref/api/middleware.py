@@ -97,7 +97,11 @@ class ObservedApp:
                     503,
                     "OVERLOADED",
                     f"the exchange is shedding load ({reason}); retry after {self.retry_after} s",
-                    {"Retry-After": self.retry_after},
+                    # A body it did not read: close rather than go on taking it.
+                    {
+                        "Retry-After": self.retry_after,
+                        **({"Connection": "close"} if declared else {}),
+                    },
                 )
                 await response(scope, receive, send)
                 return

@@ -6,7 +6,7 @@ import time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 from starlette.responses import Response
@@ -85,7 +85,9 @@ async def place_batch(request: Request, service: Service, user: CurrentUser) -> 
     responses={**_ERRORS, 404: {"model": ErrorResponse}},
     tags=["orders"],
 )
-async def cancel_order(order_id: int, service: Service, user: CurrentUser) -> Response:
+async def cancel_order(
+    order_id: Annotated[int, Path(ge=1, le=2**63 - 1)], service: Service, user: CurrentUser
+) -> Response:
     """Cancel one of the caller's open orders."""
     result = service.cancel(user, order_id)
     await service.durable()

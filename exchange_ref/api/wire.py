@@ -43,7 +43,9 @@ _MAX_DIGITS = 40
 _MAX_UNITS = 2**62 - 1
 # Plain ASCII decimal text, optionally with an exponent: what Decimal() takes beyond this
 # (underscores, other scripts' digits, surrounding spaces, "Infinity") is refused.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+# An exponent of up to 9 digits is read (and refused as too large or too small when it is);
+# decimal itself cannot hold one past about 10**18.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?", re.ASCII)
 # Far enough past any tick or lot count to refuse before dividing (2**62 lots of 1e-8 is
 # about 4.6e10; 1e30 is refused whatever the step).
 _MAX_ADJUSTED = 30
@@ -95,7 +97,10 @@ def _decimal(value: Any, name: str, code: str) -> Decimal:
         raise WireError("INVALID_FIELD", f"{name} has too many digits")
     if not _NUMBER.fullmatch(value):
         raise WireError("INVALID_FIELD", f"{name} {clip(value)} is not a decimal number")
-    return Decimal(value)
+    try:
+        return Decimal(value)
+    except ArithmeticError:  # no valid price or size comes near what decimal cannot hold
+        raise WireError(code, f"{name} {clip(value)} is out of range") from None
 
 
 def _units(value: Any, step: Decimal, decimals: int | None, name: str, code: str) -> int:
@@ -214,7 +219,7 @@ def _enum(item: dict[str, Any], name: str, allowed: dict[str, Any], default: Any
 # --------------------------------------------------------------------------- documented models
 # What the parser takes as text: plain decimal digits, optionally with an exponent.
 Decimalish = (
-    float | Annotated[str, StringConstraints(pattern=r"^[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?$")]
+    float | Annotated[str, StringConstraints(pattern=r"^[0-9]*\.?[0-9]+([eE][+-]?[0-9]{1,9})?$")]
 )
 
 

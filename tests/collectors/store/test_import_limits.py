@@ -371,3 +371,29 @@ def test_list_and_show_cut_oversized_values(tmp_path: Path) -> None:
         assert len(result.stdout) < 60_000, (args, len(result.stdout))
         assert "…" in result.stdout or "\\u2026" in result.stdout, args
         assert "\x1b" not in result.stdout
+
+
+def test_a_benchmark_run_over_the_point_limit_is_thinned_not_lost(monkeypatch) -> None:
+    """An hour at a 0.1 s scrape interval gives more points than the store keeps: the run is
+    kept with every k-th sampled second, and says so."""
+    import dataclasses
+
+    from collectors.store import limits
+    from collectors.store.model import Point
+    from collectors.store.samples import sample_run
+
+    monkeypatch.setattr(limits, "MAX_SERIES_POINTS", 1_000)
+    run = sample_run()
+    points = [
+        Point("server", name, second / 10, float(second))
+        for second in range(600)
+        for name in ("cpu_percent", "memory_rss_bytes", "orders_per_s")
+    ]
+    thin = limits.trimmed(dataclasses.replace(run, series=points))
+    assert 500 <= len(thin.series) <= 1_000
+    assert {p.series for p in thin.series} == {"cpu_percent", "memory_rss_bytes", "orders_per_s"}
+    assert (
+        thin.series[0].second == 0.0
+        and "series thinned to one sampled second in 2" in thin.warnings[-1]
+    )
+    limits.check_storable(thin)

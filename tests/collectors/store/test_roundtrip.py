@@ -185,3 +185,12 @@ def test_reading_an_absent_store_creates_an_empty_one(tmp_path: Path) -> None:
     assert store.list_runs() == []
     with pytest.raises(RunNotFound):
         store.get("nope")
+
+
+def test_a_password_in_the_target_is_masked_before_it_is_kept(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs.duckdb")
+    run = dataclasses.replace(full_run(), target="http://bench:hunter2-secret@127.0.0.1:8080")
+    store.write(run)
+    kept = store.get(run.id)
+    assert kept is not None and kept.target == "http://bench:***@127.0.0.1:8080"
+    assert b"hunter2-secret" not in (tmp_path / "runs.duckdb").read_bytes()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ def order(side: str = "BUY", price: object = "50000", quantity: object = "0.5") 
 EDGE_VALUES: list[object] = [
     "1e999999999",
     "-1e999999999",
+    "1e9999999999999999999",
+    "-1e9999999999999999999",
+    "1E-9999999999999999999",
+    "1e+0000000000000000000000000001",
     "1e-999999999",
     "1E+30",
     "9.99e26",
@@ -308,3 +313,63 @@ def test_a_short_admin_key_is_refused(tmp_path, admin_key):
 
     with pytest.raises(ValidationError, match="at least 16 characters"):
         exchange_settings(tmp_path, admin_key=admin_key)
+
+
+def test_a_repeated_header_counts_once_and_the_first_wins_on_both_paths(live):
+    user = live.users(1)[0]
+    import orjson
+
+    body = orjson.dumps(order())
+    headers = [
+        ("X-API-Key", user["apiKey"]),
+        ("X-API-Key", "junk"),
+        ("Content-Type", "application/json"),
+    ]
+    r = live.client.post("/api/v1/orders", content=body, headers=headers)
+    assert r.status_code == 201, r.text
+    headers = [
+        ("X-API-Key", user["apiKey"]),
+        ("Content-Type", "text/plain"),
+        ("Content-Type", "application/json"),
+    ]
+    r = live.client.post("/api/v1/orders", content=body, headers=headers)
+    assert r.status_code == 415, r.text
+
+
+def test_cancelling_an_id_past_64_bits_is_a_short_4xx(live):
+    user = live.users(1)[0]
+    r = live.client.delete("/api/v1/orders/" + "9" * 4000, headers=key(user))
+    assert 400 <= r.status_code < 500 and len(r.content) < 1_000, (r.status_code, len(r.content))
+
+
+def test_a_client_leaving_mid_body_is_no_server_error(live):
+    import logging
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep(level=logging.ERROR)
+    logger = logging.getLogger("uvicorn.error")
+    logger.addHandler(handler)
+    try:
+        user = live.users(1)[0]
+        for path, api_key in (
+            ("/admin/users", ADMIN["X-API-Key"]),
+            ("/api/v1/orders", user["apiKey"]),
+        ):
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"X-API-Key: {api_key}\r\nContent-Length: 1000\r\n\r\n"
+            ).encode()
+            host, port = live.url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(head + b'{"count": ')
+                time.sleep(0.3)
+        time.sleep(0.5)
+        assert live.client.get("/health/live").status_code == 200
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == []

@@ -83,3 +83,7 @@ def test_pending_writes_limit_sheds_with_503(tmp_path):
         assert {r.status_code for r in responses} <= {200, 503}
         assert any(r.status_code == 503 for r in responses)
         assert any(r.status_code == 200 for r in responses)
+        # A shed request's body was not read: its connection is closed, not left taking it.
+        assert all(
+            r.headers.get("connection") == "close" for r in responses if r.status_code == 503
+        )

@@ -23,9 +23,19 @@ json_scalars = st.one_of(
     st.builds(
         lambda mantissa, exponent: f"{mantissa}e{exponent}",
         st.integers(min_value=-(10**6), max_value=10**6),
-        st.integers(min_value=-(10**12), max_value=10**12),
+        st.integers(min_value=-(10**25), max_value=10**25),
     ),
-    st.sampled_from(["1" * 10_000, "1e999999999", "NaN", "-Infinity", "sNaN", "4.9e-324"]),
+    st.sampled_from(
+        [
+            "1" * 10_000,
+            "1e999999999",
+            "1e9999999999999999999",
+            "NaN",
+            "-Infinity",
+            "sNaN",
+            "4.9e-324",
+        ]
+    ),
 )
 json_values = st.recursive(
     json_scalars,
