@@ -3,10 +3,13 @@
 One `ConnectionGuard` per server. It counts open connections per source address and in total
 (HTTP and WebSocket alike, from accept to close) and refuses a connection over either cap at
 accept time; it sweeps the HTTP connections that have not been upgraded a few times a second and
-tells each the time, so a connection idle past `idle_timeout` or a request head still
-incomplete `header_timeout` after its first byte is closed (the per-request hot path only
-stores a timestamp, no timer is armed); and on shutdown it drains: requests arriving during
-`shutdown_grace` seconds are answered 503 by the protocol, then idle connections are closed.
+tells each the time, so a connection idle past `idle_timeout`, a request head still
+incomplete `header_timeout` after its first byte, or a request body with no byte for
+`body_timeout` is closed (the per-request hot path only stores a timestamp or bumps a counter,
+no timer is armed); an exception in one connection's check is logged and the sweep goes on;
+and on shutdown it drains: requests arriving during `shutdown_grace` seconds are answered 503
+by the protocol, then idle connections are closed and requests still waiting for their body
+answered 503.
 
     guard = ConnectionGuard(ConnectionLimits(max_per_source=100))
     guard.start(loop)      # the sweep
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import traceback
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -50,14 +54,16 @@ class ConnectionLimits:
     max_url_bytes: int = 8 * 1024
     header_timeout: float = 10.0  # first byte of a request head to its end
     idle_timeout: float = 20.0  # no request in progress (since opening or the last response)
+    body_timeout: float = 10.0  # no byte of an incomplete request body (the app not at fault)
     max_per_source: int = 4096
     max_total: int = 60_000
     shutdown_grace: float = 1.0  # requests arriving on open connections get 503, then close
 
     @property
     def sweep_interval(self) -> float:
-        """Seconds between sweeps: a quarter of the shorter timeout, 50 ms to 1 s."""
-        return min(max(min(self.header_timeout, self.idle_timeout) / 4, 0.05), 1.0)
+        """Seconds between sweeps: a quarter of the shortest timeout, 50 ms to 1 s."""
+        shortest = min(self.header_timeout, self.idle_timeout, self.body_timeout)
+        return min(max(shortest / 4, 0.05), 1.0)
 
 
 class Swept(Protocol):
@@ -65,7 +71,7 @@ class Swept(Protocol):
 
     def check_deadlines(self, now: float) -> None: ...
 
-    def close_if_idle(self) -> None: ...
+    def end_of_grace(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -76,8 +82,10 @@ class GuardStats:
     refused_total: int = 0
     heads_too_large: int = 0
     header_timeouts: int = 0
+    body_timeouts: int = 0
     idle_closed: int = 0
     shutting_down_503: int = 0
+    sweep_errors: int = 0  # exceptions raised by a connection's check (a bug; logged)
     peak_total: int = 0
     by_source_refused: dict[str, int] = field(default_factory=dict)
 
@@ -96,7 +104,8 @@ class ConnectionGuard:
         self._sweeper: asyncio.TimerHandle | None = None
         self._grace: asyncio.TimerHandle | None = None
         self._grace_over = False
-        self._reported = (0, 0)
+        self._reported = (0, 0, 0)
+        self._logged_errors: set[tuple[str, str, int]] = set()  # (type, file, line) logged
         self._next_report = 0.0
 
     def admit(self, host: str) -> bool:
@@ -140,7 +149,8 @@ class ConnectionGuard:
 
     def drain(self) -> None:
         """Shutdown: requests from now on are refused with 503 by the protocol; after the grace
-        window, connections with no request in progress are closed."""
+        window, connections with no request in progress are closed and requests still waiting
+        for their body are answered 503."""
         if self.draining:
             return
         self.draining = True
@@ -158,27 +168,58 @@ class ConnectionGuard:
         self._grace = None
         self._grace_over = True
         for conn in list(self.http):
-            conn.close_if_idle()
+            try:
+                conn.end_of_grace()
+            except Exception as exc:
+                self._failed(exc, "ending the drain's grace window")
 
     def _sweep(self) -> None:
         loop = self._loop
         if loop is None:
             return
         now = loop.time()
-        for conn in list(self.http):
-            conn.check_deadlines(now)
-        if now >= self._next_report:
-            self._report()
-            self._next_report = now + _REPORT_EVERY
-        self._sweeper = loop.call_later(self.limits.sweep_interval, self._sweep)
+        try:
+            for conn in list(self.http):
+                try:
+                    conn.check_deadlines(now)
+                except Exception as exc:
+                    self._failed(exc, "checking a connection's deadlines")
+            if now >= self._next_report:
+                self._next_report = now + _REPORT_EVERY
+                self._report()
+        except Exception as exc:
+            self._failed(exc, "reporting")
+        finally:
+            self._sweeper = loop.call_later(self.limits.sweep_interval, self._sweep)
+
+    def _failed(self, exc: Exception, doing: str) -> None:
+        """A bug met while sweeping: counted, and logged with its traceback the first time it
+        is met (by where it was raised), so one broken connection cannot flood the log."""
+        self.stats.sweep_errors += 1
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = (frames[-1].filename, frames[-1].lineno or 0) if frames else ("", 0)
+        key = (type(exc).__qualname__, *where)
+        if key not in self._logged_errors and len(self._logged_errors) < 64:
+            self._logged_errors.add(key)
+            log.error(
+                "connection guard: %s raised; the sweep goes on (the same error is only counted "
+                "from now on)",
+                doing,
+                exc_info=exc,
+            )
 
     def _report(self) -> None:
         s = self.stats
-        refused = (s.refused_per_source + s.refused_total, s.heads_too_large + s.header_timeouts)
+        refused = (
+            s.refused_per_source + s.refused_total,
+            s.heads_too_large + s.header_timeouts + s.body_timeouts,
+            s.sweep_errors,
+        )
         if refused != self._reported:
             log.warning(
                 "connection guard: %d connections refused at accept (%d per-source cap %d, "
-                "%d total cap %d), %d request heads too large, %d header timeouts; %d open",
+                "%d total cap %d), %d request heads too large, %d header timeouts, %d body "
+                "timeouts, %d errors in the sweep; %d open",
                 refused[0],
                 s.refused_per_source,
                 self.limits.max_per_source,
@@ -186,6 +227,8 @@ class ConnectionGuard:
                 self.limits.max_total,
                 s.heads_too_large,
                 s.header_timeouts,
+                s.body_timeouts,
+                s.sweep_errors,
                 self.total,
             )
             self._reported = refused

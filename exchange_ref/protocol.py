@@ -6,15 +6,26 @@
   buffers a field until it ends), at most `max_header_count` fields (431) and `max_url_bytes`
   of URL (414); each refusal is a JSON error with `Connection: close`, then the connection is
   closed.
-- Timeouts: a head must end `header_timeout` seconds after its first byte (408, closed); a
-  connection with no request in progress for `idle_timeout` seconds (since it opened or since
-  its last response) is closed. The guard's sweep checks them; a request only stores a time.
-  This replaces uvicorn's keep-alive timer (one timer armed and cancelled per request).
+  A head that begins while a response is still under way (pipelined) may begin in the middle
+  of a read, past what was counted: it is measured from its parts when it ends (431 if over).
+- Timeouts: a head must end `header_timeout` seconds after its first byte (408, closed; for a
+  pipelined head, from when it began once the response before it is sent); a request body
+  that is not complete gets 408 (or, its answer begun, is closed) when no byte of it came for
+  `body_timeout` seconds, and its app's `receive` gets `http.disconnect` (an answer computed
+  after the body ended is never timed out, nor a body the server is not reading: the app has
+  not taken what came, has not yet asked for it with 100 Continue, or a pipelined request
+  waits for the response before it); a connection
+  with no request in progress for `idle_timeout` seconds (since it opened or since its last
+  response) is closed. The guard's sweep checks them; a request only stores a time or bumps a
+  counter. This replaces uvicorn's keep-alive timer (one timer armed and cancelled per
+  request).
 - Upgraded connections leave the sweep: a WebSocket is governed by the market-data rules; the
   source's count is released when it closes.
 - Shutdown: a request in progress is answered with `Connection: close`; a request that arrives
-  while draining is answered 503 `SHUTTING_DOWN` with `Connection: close`; idle connections are
-  closed once the grace window ends (never while a request may be on its way to them).
+  while draining is answered 503 `SHUTTING_DOWN` with `Connection: close`; once the grace
+  window ends idle connections are closed (never while a request may be on its way to them)
+  and a request whose body is still incomplete is answered 503 too (its app gets
+  `http.disconnect`), so that no request waits for the drain timeout and its cancellation.
 
     config = GuardedConfig(app, ConnectionGuard(ConnectionLimits()), host=..., port=...)
 """
@@ -76,11 +87,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._max_url = limits.max_url_bytes
         self._header_timeout = limits.header_timeout
         self._idle_timeout = limits.idle_timeout
+        self._body_timeout = limits.body_timeout
         self._source: str | None = None  # the admitted source address; None: refused
         self._phase = _IDLE
         self._since = 0.0  # when the phase began (loop time)
         self._reading_head = True  # bytes received now belong to a request head
         self._head_used = 0  # bytes of the current head fed to the parser
+        self._pipelined = False  # a head began while a response was under way (not yet ended)
+        self._pipelined_since = 0.0  # when it began (loop time)
+        self._body_rx = 0  # reads while a request body was incomplete
+        self._body_seen = 0  # `_body_rx` at the sweep that last saw the body progress; -1: new
+        self._body_since = 0.0  # when that sweep ran
         self._refusal: tuple[int, str, str] | None = None
         self._upgraded = False
 
@@ -126,6 +143,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 self._feed_bounded(data)
                 return
             self._head_used = used
+        else:
+            self._body_rx += 1
         self._feed(data)
 
     def _feed_bounded(self, data: bytes) -> None:
@@ -161,6 +180,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     # Parser callbacks
 
     def on_url(self, url: bytes) -> None:
+        # (Here rather than in on_message_begin: no extra callback per request.)
+        if self._phase == _BUSY and not self._pipelined:
+            # A head begun while a response is under way (pipelined), possibly in the middle
+            # of a read, so not counted: measured from its parts when it ends.
+            self._pipelined = True
+            self._pipelined_since = self.loop.time()
         self.url += url
         if len(self.url) > self._max_url:
             self._refusal = (414, "URL_TOO_LONG", f"the URL is over {self._max_url} bytes")
@@ -169,6 +194,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._reading_head = False
         self._phase = _BUSY
+        self._body_seen = -1
         if len(self.headers) > self._max_count:
             self._refusal = (
                 431,
@@ -176,6 +202,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 f"the request has over {self._max_count} header fields",
             )
             raise _Refused
+        if self._pipelined:
+            self._pipelined = False
+            if self._head_size() > self._max_head:
+                self._refusal = (
+                    431,
+                    "HEADERS_TOO_LARGE",
+                    f"the request head is over {self._max_head} bytes",
+                )
+                raise _Refused
         if self.guard.draining:
             self.app = self._shutting_down
         super().on_headers_complete()
@@ -194,31 +229,81 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
             return
+        if self._pipelined:  # the next head began while this response was under way
+            self._phase = _HEAD
+            self._since = self._pipelined_since
+            return
         self._phase = _IDLE
         self._since = self.loop.time()
+
+    def _head_size(self) -> int:
+        """Bytes of the head just parsed, from its parts: at most what was sent (methods have
+        3 letters or more; a request line has 2 spaces and "HTTP/1.1\r\n"; the head ends with
+        "\r\n"; a field is "name: value\r\n")."""
+        size = len(self.url) + 17
+        for name, value in self.headers:
+            size += len(name) + len(value) + 4
+        return size
 
     # The guard's side
 
     def check_deadlines(self, now: float) -> None:
-        """Close the connection when idle past its timeout, or slow to send a request head."""
+        """Close the connection when idle past its timeout, slow to send a request head, or
+        stalled in a request body (or, the grace window over, still sending one)."""
         if self.transport.is_closing():
             return
         if self._phase == _IDLE:
             if now - self._since > self._idle_timeout:
                 self.guard.stats.idle_closed += 1
                 self.transport.close()
-        elif self._phase == _HEAD and now - self._since > self._header_timeout:
-            self.guard.stats.header_timeouts += 1
-            self._refuse(
-                408,
-                "HEADER_TIMEOUT",
-                f"the request head did not arrive within {self._header_timeout:g} s",
-            )
+        elif self._phase == _HEAD:
+            if now - self._since > self._header_timeout:
+                self.guard.stats.header_timeouts += 1
+                self._refuse(
+                    408,
+                    "HEADER_TIMEOUT",
+                    f"the request head did not arrive within {self._header_timeout:g} s",
+                )
+        elif not self._reading_head:  # a request whose body has not all arrived
+            if self.guard.grace_over and not self.pipeline:
+                self._shut_out_body()
+            elif (
+                self._body_seen != self._body_rx
+                or self.flow.read_paused
+                or self.cycle.waiting_for_100_continue
+            ):
+                # Bytes came since the last sweep, or the server is not reading (the app has
+                # not taken what came, a response before this request is under way, or the
+                # client waits for the app to ask for the body with 100 Continue).
+                self._body_seen = self._body_rx
+                self._body_since = now
+            elif now - self._body_since > self._body_timeout:
+                self.guard.stats.body_timeouts += 1
+                self._abandon(
+                    408,
+                    orjson.dumps(
+                        {
+                            "code": "REQUEST_TIMEOUT",
+                            "message": f"no byte of the request body arrived for "
+                            f"{self._body_timeout:g} s",
+                        }
+                    ),
+                )
 
-    def close_if_idle(self) -> None:
-        """The drain's grace window ended: close unless a request is in progress."""
-        if self._phase == _IDLE and not self.transport.is_closing():
+    def end_of_grace(self) -> None:
+        """The drain's grace window ended: close if no request is in progress; answer 503 to
+        a request still waiting for its body (unless a response before it is under way: the
+        sweep does it once that is sent)."""
+        if self.transport.is_closing():
+            return
+        if self._phase == _IDLE:
             self.transport.close()
+        elif self._phase == _BUSY and not self._reading_head and not self.pipeline:
+            self._shut_out_body()
+
+    def _shut_out_body(self) -> None:
+        self.guard.stats.shutting_down_503 += 1
+        self._abandon(503, _SHUTDOWN_BODY, b"retry-after: 1\r\n")
 
     def shutdown(self) -> None:
         """uvicorn's graceful shutdown: a request in progress is answered with `Connection:
@@ -237,33 +322,51 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._phase = _BUSY
         self._reading_head = False
         if self.cycle is None or self.cycle.response_complete:
-            body = orjson.dumps({"code": code, "message": message})
-            content = [STATUS_LINE[status]]
-            for name, value in self.server_state.default_headers:
-                content.extend([name, b": ", value, b"\r\n"])
-            content.extend(
-                [
-                    b"content-type: application/json\r\ncontent-length: ",
-                    str(len(body)).encode("ascii"),
-                    b"\r\nconnection: close\r\n\r\n",
-                    body,
-                ]
-            )
-            self.transport.write(b"".join(content))
+            self._write_error(status, orjson.dumps({"code": code, "message": message}))
         self.transport.close()
+
+    def _abandon(self, status: int, body: bytes, headers: bytes = b"") -> None:
+        """Give up on the request in progress, its body incomplete: answer `status` with
+        `body` and `Connection: close` unless its app has begun an answer, then close. The
+        app's `receive` returns `http.disconnect` and what it sends is dropped."""
+        cycle = self.cycle
+        if cycle is not None:
+            cycle.disconnected = True
+            cycle.message_event.set()
+            if not cycle.response_started:
+                self._write_error(status, body, headers)
+        self.transport.close()
+
+    def _write_error(self, status: int, body: bytes, headers: bytes = b"") -> None:
+        """A JSON answer with `Connection: close`, written as is."""
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                headers,
+                b"content-type: application/json\r\ncontent-length: ",
+                str(len(body)).encode("ascii"),
+                b"\r\nconnection: close\r\n\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(content))
 
     async def _shutting_down(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         """503 SHUTTING_DOWN with `Connection: close`, once the body (up to 1 MiB) is read, so
         that closing leaves no unread request behind (which would reset the connection)."""
-        self.guard.stats.shutting_down_503 += 1
         received = 0
         while received < _DRAIN_BODY:
             message = await receive()
-            if message["type"] != "http.request" or not message.get("more_body", False):
+            if message["type"] != "http.request":
+                return  # the client left, or the protocol answered (a stalled body)
+            if not message.get("more_body", False):
                 break
             received += len(message.get("body", b""))
+        self.guard.stats.shutting_down_503 += 1
         await send(
             {
                 "type": "http.response.start",

@@ -84,6 +84,7 @@ def connection_limits(settings: ExchangeSettings) -> ConnectionLimits:
         max_url_bytes=settings.max_url_bytes,
         header_timeout=settings.header_timeout_seconds,
         idle_timeout=settings.idle_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
         max_per_source=settings.max_connections_per_source,
         max_total=min(settings.max_connections, fd_room()),
         shutdown_grace=min(settings.shutdown_grace_seconds, settings.drain_timeout_seconds),

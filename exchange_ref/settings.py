@@ -45,15 +45,17 @@ class ExchangeSettings(BaseSettings):
     gc_freeze: bool = True
     gc_young_threshold: int = Field(default=700, ge=100)
     # Connections (exchange_ref/connguard.py): request heads over these get 431 (414 for the
-    # URL); a head must end within header_timeout of its first byte (408); a connection with
-    # no request in progress is closed after idle_timeout; connections over the per-source or
-    # total cap are refused at accept; on SIGTERM, requests arriving within shutdown_grace are
-    # answered 503 SHUTTING_DOWN, then idle connections close.
+    # URL); a head must end within header_timeout of its first byte (408); a request body
+    # with no byte for body_timeout gets 408; a connection with no request in progress is
+    # closed after idle_timeout; connections over the per-source or total cap are refused at
+    # accept; on SIGTERM, requests arriving within shutdown_grace are answered 503
+    # SHUTTING_DOWN, then idle connections close (and requests still sending a body get 503).
     max_header_bytes: int = Field(default=32 * 1024, ge=1024)
     max_header_count: int = Field(default=100, ge=10)
     max_url_bytes: int = Field(default=8 * 1024, ge=256)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     idle_timeout_seconds: float = Field(default=20.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
     max_connections_per_source: int = Field(default=4096, gt=0)
     max_connections: int = Field(default=60_000, gt=0)
     shutdown_grace_seconds: float = Field(default=1.0, ge=0)

@@ -9,15 +9,22 @@ limits and timeouts come from the settings; every wait below is a bound, not a m
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+import uvicorn
 import websockets
 
+from exchange_ref.connguard import ConnectionGuard, ConnectionLimits
+from exchange_ref.protocol import GuardedConfig
 from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
 
@@ -257,3 +264,241 @@ def test_websockets_count_towards_the_cap_but_not_the_idle_timeout(serve) -> Non
 
     asyncio.run(scenario())
     assert guard.total == 0
+
+
+def _post_head(path: str, length: int, extra: bytes = b"") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+        + extra
+        + f"Content-Length: {length}\r\n\r\n".encode()
+    )
+
+
+class _Errors(logging.Handler):
+    """Records at ERROR or above from uvicorn (whose loggers do not propagate to the root)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _errors_logged() -> Iterator[list[logging.LogRecord]]:
+    """Once the server is made: uvicorn's logging set-up drops the handlers it finds."""
+    handler = _Errors()
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "pincex.exchange")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+def _settled(server: ServerThread) -> None:
+    """Wait until the server holds no connection and no request task."""
+    deadline = time.monotonic() + BOUND
+    while server.server.guard.total or server.server.server_state.tasks:
+        assert time.monotonic() < deadline, "a connection or a request task was left behind"
+        time.sleep(0.01)
+
+
+def test_a_stalled_request_body_gets_408_and_frees_the_connection(serve) -> None:
+    server = serve(body_timeout_seconds=0.5, header_timeout_seconds=1, idle_timeout_seconds=2)
+    with _errors_logged() as errors:
+        with _connect(server) as sock:
+            sock.sendall(_post_head("/admin/users", 100, ADMIN) + b"{")  # 99 bytes never come
+            started = time.monotonic()
+            status, body = _refusal(sock)
+            waited = time.monotonic() - started
+        assert status == 408 and body["code"] == "REQUEST_TIMEOUT"
+        assert 0.4 < waited < 0.5 + BOUND / 2
+        _settled(server)  # the slot and the task reading the body are released
+    assert server.server.guard.stats.body_timeouts == 1
+    assert not errors, [r.getMessage() for r in errors]  # no traceback
+
+
+def test_a_body_trickling_in_is_not_timed_out(serve) -> None:
+    server = serve(body_timeout_seconds=0.4, idle_timeout_seconds=5)
+    body = orjson.dumps({"count": 1, "balances": {"USD": "1"}})
+    with _connect(server) as sock:
+        sock.sendall(_post_head("/admin/users", len(body), ADMIN))
+        for k in range(len(body)):  # one byte every 0.1 s: longer in all than the timeout
+            sock.sendall(body[k : k + 1])
+            time.sleep(min(0.1, 1.2 / len(body)))
+        assert _read_response(sock)[0] == 201
+    assert server.server.guard.stats.body_timeouts == 0
+
+
+def test_a_pipelined_head_over_the_limit_gets_431(serve) -> None:
+    """The next head's bytes that came with the end of the previous request count too."""
+    server = serve(max_header_bytes=1024)
+    with _connect(server) as sock:
+        first = _post_head("/admin/users", 2, ADMIN) + b"{}"
+        sock.sendall(first + b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 900)
+        assert _read_response(sock)[0] == 400  # the first request, answered
+        sock.sendall(b"a" * 600 + b"\r\n\r\n")  # this part alone is within the limit
+        status, body = _refusal(sock)
+    assert status == 431 and body["code"] == "HEADERS_TOO_LARGE"
+
+
+def test_pipelined_heads_within_the_limit_are_served(serve) -> None:
+    server = serve(max_header_bytes=1024)
+    pad = b"X-Pad: " + b"p" * 800 + b"\r\n"  # each head about 850 bytes, three of them
+    with _connect(server) as sock:
+        sock.sendall(_get(extra=pad) + _get(extra=pad) + _get(extra=pad))
+        for _ in range(3):
+            assert _read_response(sock)[0] == 200
+
+
+def test_a_partial_pipelined_head_gets_the_header_timeout(serve) -> None:
+    server = serve(header_timeout_seconds=0.5, idle_timeout_seconds=60)
+    with _connect(server) as sock:
+        sock.sendall(_get() + b"GET /health/live HTTP/1.1\r\nX-A: ")
+        assert _read_response(sock)[0] == 200
+        status, body = _refusal(sock)
+    assert status == 408 and body["code"] == "HEADER_TIMEOUT"
+
+
+class _TinyServer(uvicorn.Server):
+    """uvicorn with the guarded protocol around a test app, its guard swept."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.config.guard.start(asyncio.get_running_loop())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def tiny() -> Iterator[object]:
+    servers: list[tuple[_TinyServer, threading.Thread]] = []
+
+    def start(app: object, **limits: Any) -> _TinyServer:
+        guard = ConnectionGuard(ConnectionLimits(**limits))
+        config = GuardedConfig(app, guard, host="127.0.0.1", port=0, log_level="warning")
+        server = _TinyServer(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + BOUND
+        while not (server.started and server.servers):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        return server
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(BOUND)
+
+
+def _tiny_connect(server: _TinyServer) -> socket.socket:
+    port = server.servers[0].sockets[0].getsockname()[1]
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.settimeout(BOUND)
+    return sock
+
+
+def test_the_app_reading_a_stalled_body_gets_a_disconnect(tiny) -> None:
+    seen: list[str] = []
+    finished = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            while True:
+                message = await receive()
+                seen.append(message["type"])
+                if message["type"] != "http.request" or not message.get("more_body"):
+                    break
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"late"})
+        finally:
+            finished.set()
+
+    server = tiny(app, body_timeout=0.3, header_timeout=5.0, idle_timeout=5.0)
+    with _tiny_connect(server) as sock:
+        sock.sendall(_post_head("/", 10) + b"abc")
+        status, body = _refusal(sock)  # nothing of the app's late answer either
+    assert status == 408 and body["code"] == "REQUEST_TIMEOUT"
+    assert finished.wait(BOUND)
+    assert seen[-1] == "http.disconnect"
+
+
+def test_a_slow_answer_after_the_body_is_not_timed_out(tiny) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await asyncio.sleep(1.2)  # the app at work (a commit, say): four body timeouts
+        headers = [(b"content-length", b"4")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    server = tiny(app, body_timeout=0.3, header_timeout=5.0, idle_timeout=5.0)
+    with _tiny_connect(server) as sock:
+        sock.sendall(_post_head("/", 3) + b"abc")
+        status, _, body = _read_response(sock)
+    assert (status, body) == (200, b"done")
+    assert server.config.guard.stats.body_timeouts == 0  # type: ignore[attr-defined]
+
+
+def test_waiting_for_100_continue_is_not_a_stalled_body(tiny) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await asyncio.sleep(1.0)  # the app asks for the body late: 100 Continue only then
+        while (await receive()).get("more_body"):
+            pass
+        headers = [(b"content-length", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    server = tiny(app, body_timeout=0.3, header_timeout=5.0, idle_timeout=5.0)
+    with _tiny_connect(server) as sock:
+        sock.sendall(_post_head("/", 3, b"Expect: 100-continue\r\n"))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b"abc")
+        status, _, body = _read_response(sock)
+    assert (status, body) == (200, b"ok")
+    assert server.config.guard.stats.body_timeouts == 0  # type: ignore[attr-defined]
+
+
+class _Checked:
+    """A connection as the sweep sees it; `fail` makes its check raise."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.checks = 0
+
+    def check_deadlines(self, now: float) -> None:
+        self.checks += 1
+        if self.fail:
+            raise RuntimeError("a bug in one connection's check")
+
+    def end_of_grace(self) -> None:
+        pass
+
+
+def test_the_sweep_survives_a_failing_check(caplog: pytest.LogCaptureFixture) -> None:
+    guard = ConnectionGuard(ConnectionLimits(header_timeout=0.2, idle_timeout=0.2))
+    bad, good = _Checked(fail=True), _Checked(fail=False)
+
+    async def scenario() -> None:
+        guard.start(asyncio.get_running_loop())
+        guard.http.update((bad, good))
+        await asyncio.sleep(0.6)  # about twelve sweeps
+        guard.stop()
+
+    with caplog.at_level("ERROR"):
+        asyncio.run(scenario())
+    assert good.checks >= 5 and bad.checks >= 5  # the failing one did not stop the others
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1, [r.getMessage() for r in errors]  # logged once, not each sweep
+    assert errors[0].exc_info is not None and "a bug in one" in str(errors[0].exc_info[1])
+    assert guard.stats.sweep_errors == bad.checks
