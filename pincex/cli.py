@@ -69,6 +69,10 @@ def main() -> None:
     """Run the CLI; a usage mistake is one `error:` line on stderr and exit code 2."""
     try:
         code = cli.main(prog_name="pincex", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A group given no command: its help, as `--help` shows it.
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(0)
     except click.UsageError as exc:
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
         click.echo(f"error: {where}{redact(one_line(exc.format_message()))}", err=True)

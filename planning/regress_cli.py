@@ -42,10 +42,10 @@ def regress() -> None:
 )
 @click.option(
     "--threshold",
-    type=float,
+    type=click.FloatRange(0, 10, min_open=True),
     default=0.15,
     show_default=True,
-    help="Maximum allowed degradation (0.15 = 15%).",
+    help="Maximum allowed degradation (0.15 = 15%), in (0, 10].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
 def check(baseline_file: Path, current_results: Path, threshold: float, as_json: bool) -> None:

@@ -77,3 +77,25 @@ def test_a_command_exit_code_reaches_the_shell(tmp_path):
         timeout=60,
     )
     assert result.returncode == 1, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("group", [[], ["bench"], ["runs"], ["exchange"]])
+def test_a_group_without_a_command_shows_its_help_and_exits_0(group):
+    result = subprocess.run(
+        [sys.executable, "-m", "pincex", *group], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: pincex") and "Commands:" in result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("threshold", ["-0.5", "0", "10.5"])
+def test_regress_check_refuses_a_threshold_outside_0_to_10(threshold, tmp_path):
+    results = tmp_path / "r.json"
+    results.write_text('{"order_processing_p95_ms": 99}')
+    result = CliRunner().invoke(
+        cli,
+        ["regress", "check", "--baseline-file", str(results), "--current-results", str(results),
+         "--threshold", threshold],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "--threshold" in result.output
