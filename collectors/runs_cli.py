@@ -166,7 +166,13 @@ def runs(ctx: click.Context, store_path: Path | None) -> None:
 @runs.command("list")
 @click.option("--kind", default=None, help="Only runs of this kind (orders, db, loadtest...).")
 @click.option("--label", default=None, help="Only runs of this version label.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="at most this many runs, newest first",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_json: bool) -> None:

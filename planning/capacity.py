@@ -672,6 +672,12 @@ _RESOURCE_NAMES = {
 }
 
 
+def _round(value: float) -> str:
+    """A figure of the runway (not one of the script's own lines): one decimal at most."""
+    text = f"{value:,.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
 def report_lines(plan: CapacityPlan) -> list[str]:
     """The script's lines, then the scenario's targets, the runway and the notes."""
     ps = powershell_number
@@ -687,13 +693,12 @@ def report_lines(plan: CapacityPlan) -> list[str]:
     for e in plan.exhaustion:
         name = f"  {_RESOURCE_NAMES[e.resource]} ({ps(e.capacity)} {e.unit}): "
         if e.month is None:
-            verdict = (
-                f"enough for {plan.months} months (needs {ps(e.at_horizon)} {e.unit} at the end)"
-            )
+            needs = f"{_round(e.at_horizon)} {e.unit}"
+            verdict = f"enough for {plan.months} months (needs {needs} at the end)"
         elif e.month == 0:
-            verdict = f"already short today (needs {ps(e.requirement or 0)} {e.unit})"
+            verdict = f"already short today (needs {_round(e.requirement or 0)} {e.unit})"
         else:
-            verdict = f"runs out in month {e.month} (needs {ps(e.requirement or 0)} {e.unit})"
+            verdict = f"runs out in month {e.month} (needs {_round(e.requirement or 0)} {e.unit})"
         if e.headroom_month is not None:
             verdict += f"; below the script's headroom from month {e.headroom_month}"
         lines.append(name + verdict)

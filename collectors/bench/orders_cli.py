@@ -55,14 +55,26 @@ def _check_target(target: str, allow_remote: bool) -> str:
     help="orders per batch to POST /api/v1/orders/batch (a batch over 1000 is sent as equal "
     "POSTs of at most 1000); 0 posts single orders",
 )
-@click.option("--symbol", default="BTCUSD", show_default=True)
-@click.option("--connections", type=click.IntRange(1, 1024), default=16, show_default=True)
+@click.option("--symbol", default="BTCUSD", show_default=True, help="symbol the orders trade")
+@click.option(
+    "--connections",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    help="keep-alive connections the requests are spread over",
+)
 @click.option(
     "--admin-key",
     default=None,
     help="seed users through the exchange's admin key (env PINCEX_ADMIN_KEY)",
 )
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="seed of the order flow (sides, prices, sizes): the same seed sends the same orders",
+)
 @click.option("--allow-remote", is_flag=True, help="allow a target that is not on loopback")
 @store_options
 @scrape_option

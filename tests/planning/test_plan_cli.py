@@ -296,3 +296,12 @@ def test_unknown_command_is_one_line():
 def test_every_command_has_help(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and f"Usage: plan {command}" in result.stdout
+
+
+def test_capacity_runway_figures_are_rounded_like_the_rest():
+    result = run("capacity", "--scenario", "aggressive")
+    assert result.exit_code == 0, result.output
+    memory = next(
+        line for line in result.output.splitlines() if line.startswith("  Memory (32 GB)")
+    )
+    assert "(needs 37.1 GB)" in memory, memory
