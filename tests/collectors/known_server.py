@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 
-__all__ = ["KnownServer", "spawn"]
+__all__ = ["KnownServer", "realized_ms", "spawn"]
 
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
@@ -28,6 +30,7 @@ class KnownServer:
         self.port = 0
         self.count = 0
         self.started = 0.0
+        self.realized: list[float] = []  # seconds from a request's last byte read to its answer written
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -46,6 +49,10 @@ class KnownServer:
                         length = int(line.split(b":")[1])
                 if length:
                     await reader.readexactly(length)
+                if head.startswith(b"GET /__realized "):
+                    await self._answer_realized(writer)
+                    continue
+                began = time.perf_counter()
                 n = self.count
                 self.count += 1
                 wait = self.delay(n, time.perf_counter() - self.started)
@@ -55,8 +62,15 @@ class KnownServer:
                     await asyncio.sleep(wait)
                 writer.write(_RESPONSE)
                 await writer.drain()
+                self.realized.append(time.perf_counter() - began)
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
+
+    async def _answer_realized(self, writer: asyncio.StreamWriter) -> None:
+        body = json.dumps(self.realized).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -89,6 +103,13 @@ def spawn(*args: str) -> tuple[subprocess.Popen[str], str]:
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     return proc, f"http://127.0.0.1:{port}"
+
+
+def realized_ms(url: str) -> list[float]:
+    """The service times the server really gave (ms, in order): a sleep overshoots its
+    nominal time on a loaded machine, so tests bound figures by these, not by the nominal ones."""
+    with urllib.request.urlopen(url + "/__realized", timeout=10) as resp:
+        return [s * 1000 for s in json.loads(resp.read())]
 
 
 def _main() -> None:
