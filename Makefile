@@ -21,7 +21,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy pincex exchange_ref collectors planning dashboard
+	$(BIN)/mypy common pincex exchange_ref collectors planning dashboard
 
 venv: $(STAMP) $(BOOK)
 

@@ -10,8 +10,8 @@ import orjson
 
 from collectors.bench.engine_flow import FlowError, read_flow, write_flow
 from collectors.bench.engine_replay import replay_report, summary_lines
+from common.errors import UsageFailure
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
-from pincex.errors import UsageFailure
 
 __all__ = ["bench"]
 

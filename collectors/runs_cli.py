@@ -35,7 +35,7 @@ from collectors.store.export import (
 )
 from collectors.store.limits import cut
 from collectors.store.model import LatencyFigures, Run
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = ["runs"]
 

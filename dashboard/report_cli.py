@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 if TYPE_CHECKING:
     from collectors.store.store import RunStore

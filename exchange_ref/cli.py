@@ -12,10 +12,10 @@ import orjson
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
+from common.errors import UsageFailure
+from common.ports import free_port
+from common.redact import mask_url
 from exchange_ref.settings import ExchangeSettings
-from pincex.errors import UsageFailure
-from pincex.ports import free_port
-from pincex.redact import mask_url
 
 __all__ = ["DEMO_DEPOSITS", "exchange"]
 

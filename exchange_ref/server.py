@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from common.fdlimit import raise_fd_limit
 from exchange_ref.api.app import ExchangeApp, create_app
 from exchange_ref.connguard import ConnectionGuard, ConnectionLimits, fd_room
 from exchange_ref.protocol import GuardedConfig
 from exchange_ref.service import ExchangeService
 from exchange_ref.settings import ExchangeSettings
-from pincex.fdlimit import raise_fd_limit
 
 T = TypeVar("T")
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from time import perf_counter
 from typing import Any
 
+from common.redact import redact
 from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.wire import ParsedOrder, WireError, clip, parse_order
 from exchange_ref.engine.errors import EngineError, NotOrderOwner, OrderNotFound
@@ -40,7 +41,6 @@ from exchange_ref.settings import ExchangeSettings
 from exchange_ref.storage.committer import Committer
 from exchange_ref.storage.records import OrderRecord, TradeRecord, UserRecord
 from exchange_ref.storage.store import Store
-from pincex.redact import redact
 
 __all__ = ["ExchangeService", "User", "wall_clock_us"]
 

@@ -14,12 +14,12 @@ from collectors.bench.store_cli import store
 from collectors.bench.ws_cli import market_data, ws_connections
 from collectors.cli import bench
 from collectors.runs_cli import runs
+from common.errors import one_line
+from common.redact import redact
 from dashboard.report_cli import report
 from exchange_ref.cli import exchange
 from pincex.dashboard_cli import dashboard, dashboard_bench
 from pincex.demo import demo
-from pincex.errors import one_line
-from pincex.redact import redact
 from planning.plan_cli import plan
 from planning.regress_cli import regress
 from planning.slo_cli import diagnose, slo

@@ -25,8 +25,8 @@ from pathlib import Path
 import click
 
 from collectors.settings import get_settings
-from pincex.errors import UsageFailure, one_line
-from pincex.ports import free_port
+from common.errors import UsageFailure, one_line
+from common.ports import free_port
 
 __all__ = [
     "APP",

@@ -22,11 +22,11 @@ import click
 import orjson
 
 from collectors.settings import get_settings
+from common.errors import UsageFailure, one_line
+from common.ports import free_port
+from common.redact import mask_url
 from exchange_ref.cli import DEMO_DEPOSITS, _settings
 from pincex.dashboard_cli import DashboardServer, start_dashboard, wait_for_signal
-from pincex.errors import UsageFailure, one_line
-from pincex.ports import free_port
-from pincex.redact import mask_url
 
 __all__ = ["RAMP_RATES", "demo"]
 

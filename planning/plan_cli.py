@@ -10,7 +10,7 @@ from typing import Any
 import click
 import orjson
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 from planning.capacity import (
     CapacityConfig,
     ConfigError,

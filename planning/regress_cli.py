@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import orjson
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 from planning.regress.check import ResultsError, check_regression, load_results
 from planning.regress.directions import DirectionError
 from planning.regress.history import HistoryError, read_histories

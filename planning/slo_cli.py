@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import orjson
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 from planning.diagnose import Diagnosis, examine
 from planning.run_slo import JudgedRun
 from planning.slo import (

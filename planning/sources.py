@@ -17,7 +17,7 @@ from typing import Protocol
 
 import click
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 from planning.ramp import LoadDefinition, Ramp
 from planning.regress.stored import Detected
 from planning.run_slo import JudgedRun

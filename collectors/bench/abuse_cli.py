@@ -11,8 +11,8 @@ from collectors.bench.abuse_watch import find_listening_pid, rss_mb
 from collectors.bench.cli_options import echo_json
 from collectors.bench.target import check_reachable, check_target
 from collectors.settings import get_settings
-from pincex.errors import UsageFailure
-from pincex.fdlimit import raise_fd_limit
+from common.errors import UsageFailure
+from common.fdlimit import raise_fd_limit
 
 __all__ = ["abuse"]
 

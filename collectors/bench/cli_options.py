@@ -12,7 +12,7 @@ import orjson
 
 from collectors.settings import get_settings
 from collectors.store.limits import MAX_TAGS, RunFormatError, check_name
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = [
     "echo_json",

@@ -20,8 +20,8 @@ from collectors.bench.cli_options import (
 from collectors.bench.db_bench import DbBenchRefused, SeedSizes, run_db_bench
 from collectors.bench.db_run import db_run
 from collectors.bench.runs import keep_figures_run
+from common.errors import UsageFailure
 from exchange_ref.storage import normalize_url
-from pincex.errors import UsageFailure
 
 __all__ = ["db"]
 

@@ -11,7 +11,7 @@ from collectors.bench.runs import host_facts
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
 from collectors.store.summarise import summarise
-from pincex.redact import mask_url
+from common.redact import mask_url
 
 __all__ = ["db_run", "db_trust_reasons", "shown_url"]
 

@@ -31,8 +31,8 @@ from collectors.bench.runs import figures_ms, host_facts
 from collectors.store.model import Histogram, Run, Summary, new_run_id
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
-from pincex.errors import UsageFailure, one_line
-from pincex.redact import mask_url
+from common.errors import UsageFailure, one_line
+from common.redact import mask_url
 
 __all__ = [
     "LOCUST_CLASSES",

@@ -29,7 +29,7 @@ from collectors.bench.nginx_server import find_nginx, nginx_server
 from collectors.bench.runs import keep_figures_run
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = ["generators", "table_lines"]
 

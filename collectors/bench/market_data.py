@@ -40,7 +40,7 @@ from collectors.scrape import ScrapeResult
 from collectors.store import histograms
 from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import figures_from_histogram
-from pincex.redact import mask_url
+from common.redact import mask_url
 
 __all__ = [
     "MarketDataConfig",

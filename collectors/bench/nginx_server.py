@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = ["FIXED_BODY", "NginxServer", "find_nginx", "nginx_config", "nginx_server", "pinned"]
 

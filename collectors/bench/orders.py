@@ -30,7 +30,7 @@ from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import summarise
-from pincex.redact import mask_url
+from common.redact import mask_url
 
 __all__ = [
     "MAX_BATCH",

@@ -19,7 +19,7 @@ from collectors.bench.spec_output import spec_footer, spec_header
 from collectors.bench.target import check_reachable, check_target
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = ["orders"]
 

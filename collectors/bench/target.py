@@ -7,7 +7,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = ["check_reachable", "check_target"]
 

@@ -25,8 +25,8 @@ from collectors.bench.target import check_reachable, check_target
 from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connections
 from collectors.settings import get_settings
 from collectors.store.store import StoreError
-from pincex.errors import UsageFailure
-from pincex.redact import mask_url
+from common.errors import UsageFailure
+from common.redact import mask_url
 
 __all__ = ["market_data", "ws_connections"]
 

@@ -47,8 +47,8 @@ from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run
 from collectors.store.summarise import summarise
-from pincex.fdlimit import raise_fd_limit
-from pincex.redact import mask_url
+from common.fdlimit import raise_fd_limit
+from common.redact import mask_url
 
 __all__ = ["WsConnectionsConfig", "run_ws_connections"]
 

@@ -34,7 +34,7 @@ from collectors.store.rows import (
     summary_from_row,
 )
 from collectors.store.spool import spool_run, spooled_files
-from pincex.redact import mask_url
+from common.redact import mask_url
 
 __all__ = [
     "DuplicateRun",

@@ -30,7 +30,8 @@ class KnownServer:
         self.port = 0
         self.count = 0
         self.started = 0.0
-        self.realized: list[float] = []  # seconds from a request's last byte read to its answer written
+        # seconds from each request's last byte read to its answer written
+        self.realized: list[float] = []
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -68,7 +69,10 @@ class KnownServer:
 
     async def _answer_realized(self, writer: asyncio.StreamWriter) -> None:
         body = json.dumps(self.realized).encode()
-        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
         writer.write(head.encode() + body)
         await writer.drain()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from pincex.errors import UsageFailure
+from common.errors import UsageFailure
 
 __all__ = ["free_port"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import resource
 
-from pincex.fdlimit import raise_fd_limit
+from common.fdlimit import raise_fd_limit
 
 
 def test_the_soft_limit_reaches_the_hard_one_and_never_drops() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pincex.redact import redact
+from common.redact import redact
 
 __all__ = ["UsageFailure", "one_line"]
 

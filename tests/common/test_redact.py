@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from pincex.ports import free_port
-from pincex.redact import mask_url, redact
+from common.ports import free_port
+from common.redact import mask_url, redact
 
 SECRET = "S3cr3t-pa55"
 
