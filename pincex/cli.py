@@ -6,23 +6,23 @@ import sys
 
 import click
 
-from collectors.bench.abuse_cli import abuse
-from collectors.bench.db_cli import db
-from collectors.bench.generators_cli import generators
-from collectors.bench.orders_cli import orders
-from collectors.bench.store_cli import store
-from collectors.bench.ws_cli import market_data, ws_connections
-from collectors.cli import bench
-from collectors.runs_cli import runs
 from common.errors import one_line
 from common.redact import redact
-from dashboard.report_cli import report
-from exchange_ref.cli import exchange
-from pincex.dashboard_cli import dashboard, dashboard_bench
-from pincex.demo import demo
-from planning.plan_cli import plan
-from planning.regress_cli import regress
-from planning.slo_cli import diagnose, slo
+from pincex.commands.bench import bench
+from pincex.commands.bench_abuse import abuse
+from pincex.commands.bench_db import db
+from pincex.commands.bench_generators import generators
+from pincex.commands.bench_orders import orders
+from pincex.commands.bench_store import store
+from pincex.commands.bench_ws import market_data, ws_connections
+from pincex.commands.dashboard import dashboard, dashboard_bench
+from pincex.commands.demo import demo
+from pincex.commands.exchange import exchange
+from pincex.commands.plan import plan
+from pincex.commands.regress import regress
+from pincex.commands.report import report
+from pincex.commands.runs import runs
+from pincex.commands.slo import diagnose, slo
 from planning.sources import provide
 
 __all__ = ["cli", "main"]

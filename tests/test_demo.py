@@ -15,7 +15,7 @@ import pytest
 
 from collectors.store import frames
 from collectors.store.store import RunStore
-from pincex.demo import RAMP_RATES
+from pincex.commands.demo import RAMP_RATES
 
 ORDER = {
     "symbol": "BTCUSD",

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from collectors.bench.db_bench import QUERY_TYPES
-from collectors.bench.db_cli import db
+from pincex.commands.bench_db import db
 
 TINY = ("--seed-users", "30", "--seed-orders", "300", "--seed-trades", "120")
 

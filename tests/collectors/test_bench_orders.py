@@ -5,10 +5,10 @@ from __future__ import annotations
 import orjson
 from click.testing import CliRunner
 
-from collectors.bench.orders_cli import orders
 from collectors.settings import get_settings
 from collectors.store.store import RunStore
 from exchange_ref.server import ServerThread
+from pincex.commands.bench_orders import orders
 from tests.factories import exchange_settings
 
 KEYS = {

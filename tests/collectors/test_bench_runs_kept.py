@@ -12,12 +12,12 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from collectors.bench.db_cli import db
-from collectors.bench.orders_cli import orders
-from collectors.bench.ws_cli import market_data, ws_connections
-from collectors.runs_cli import runs
 from collectors.store.store import RunStore
 from exchange_ref.server import ServerThread
+from pincex.commands.bench_db import db
+from pincex.commands.bench_orders import orders
+from pincex.commands.bench_ws import market_data, ws_connections
+from pincex.commands.runs import runs
 from tests.collectors.stub_server import serving
 from tests.factories import exchange_settings
 

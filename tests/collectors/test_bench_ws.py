@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from collectors.bench.market_data import http_base, ws_url
-from collectors.bench.ws_cli import market_data, ws_connections
 from collectors.settings import get_settings
 from exchange_ref.server import ServerThread
+from pincex.commands.bench_ws import market_data, ws_connections
 from tests.factories import exchange_settings
 
 ADMIN = ["--admin-key", "test-admin-key-0123456"]

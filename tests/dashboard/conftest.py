@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
-from collectors.bench.db_cli import db
-from collectors.bench.orders_cli import orders
-from collectors.bench.ws_cli import market_data
 from collectors.settings import get_settings
 from exchange_ref.server import ServerThread
+from pincex.commands.bench_db import db
+from pincex.commands.bench_orders import orders
+from pincex.commands.bench_ws import market_data
 from tests.factories import exchange_settings
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from collectors.store.frames import RunFilter
 from dashboard import queries
+from pincex.commands.plan import plan
 from planning.capacity import (
     load_config,
     plan_capacity,
@@ -22,7 +23,6 @@ from planning.capacity import (
     scenario_growth,
     script_growth,
 )
-from planning.plan_cli import plan
 from tests.dashboard.conftest import FilledStore
 
 CONFIG = load_config(Path(__file__).resolve().parents[2] / "config" / "capacity.yaml")

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from collectors.store.store import RunStore
-from dashboard.report_cli import report
+from pincex.commands.report import report
 from tests.dashboard.conftest import FilledStore
 
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")

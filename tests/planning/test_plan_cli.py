@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from planning.plan_cli import plan
+from pincex.commands.plan import plan
 from tests.planning.test_capacity import SCRIPT_LINES_3X
 
 DATA = Path(__file__).resolve().parent / "data" / "plan"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pincex.commands.regress import regress
 from planning.regress.check import check_regression
-from planning.regress_cli import regress
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data" / "regress"

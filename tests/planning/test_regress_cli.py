@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from planning.regress_cli import regress
+from pincex.commands.regress import regress
 
 HISTORY = Path(__file__).resolve().parent / "data" / "regress" / "history.csv"
 CHANGE_KEYS = {

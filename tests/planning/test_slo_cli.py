@@ -10,7 +10,7 @@ import orjson
 import pytest
 from click.testing import CliRunner, Result
 
-from planning.slo_cli import diagnose, slo
+from pincex.commands.slo import diagnose, slo
 
 SMALL = Path(__file__).parent / "data" / "slo" / "small.yaml"
 

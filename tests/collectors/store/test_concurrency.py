@@ -15,10 +15,10 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from collectors.runs_cli import runs
 from collectors.settings import get_settings
 from collectors.store import RunStore, StoreError, StoreLocked, run_from_json, run_to_json
 from collectors.store.samples import sample_run
+from pincex.commands.runs import runs
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from collectors.runs_cli import runs
 from collectors.store import RunStore, run_to_json
 from collectors.store.samples import sample_run
+from pincex.commands.runs import runs
 
 Data = dict[str, Any]
 FIGURES = ("mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")

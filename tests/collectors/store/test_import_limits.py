@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from collectors.bench.runs import keep_figures_run, keep_run
-from collectors.runs_cli import runs
 from collectors.store import InvalidRun, RunStore, codec, limits, rows, run_from_json, run_to_json
 from collectors.store.samples import sample_run
+from pincex.commands.runs import runs
 
 Data = dict[str, Any]
 TABLES = ("runs", "summaries", "series", "histograms", "warnings")

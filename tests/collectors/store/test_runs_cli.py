@@ -12,11 +12,11 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
-from collectors.runs_cli import runs
 from collectors.store import Run, RunStore, run_to_json
 from collectors.store import histograms as hg
 from collectors.store.export import SEED_KEYS
 from collectors.store.samples import sample_run
+from pincex.commands.runs import runs
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from collectors.bench.runs import keep_figures_run
-from collectors.runs_cli import runs
 from collectors.settings import get_settings
 from collectors.store import RunStore, run_to_json
 from collectors.store.samples import sample_run
 from collectors.store.spool import spool_run
+from pincex.commands.runs import runs
 
 BIG = 10**30  # the hardening review's count: DuckDB refused it as out of INT64 range
 INT64_MAX = 2**63 - 1

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from collectors.bench.store_cli import store
 from collectors.store.store import RunStore
+from pincex.commands.bench_store import store
 
 
 def test_bench_store_prints_one_json_object_and_keeps_its_run(tmp_path: Path) -> None:

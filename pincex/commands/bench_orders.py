@@ -6,7 +6,13 @@ from typing import Any
 
 import click
 
-from collectors.bench.cli_options import (
+from collectors.bench.orders import OrdersConfig, run_orders_benchmark
+from collectors.bench.spec_output import spec_footer, spec_header
+from collectors.bench.target import check_reachable, check_target
+from collectors.settings import get_settings
+from collectors.store.store import StoreError
+from common.errors import UsageFailure
+from pincex.options import (
     echo_json,
     fail_if_not_stored,
     progress_bar,
@@ -14,12 +20,6 @@ from collectors.bench.cli_options import (
     store_options,
     store_path_of,
 )
-from collectors.bench.orders import OrdersConfig, run_orders_benchmark
-from collectors.bench.spec_output import spec_footer, spec_header
-from collectors.bench.target import check_reachable, check_target
-from collectors.settings import get_settings
-from collectors.store.store import StoreError
-from common.errors import UsageFailure
 
 __all__ = ["orders"]
 

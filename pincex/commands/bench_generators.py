@@ -9,13 +9,6 @@ from typing import Any
 
 import click
 
-from collectors.bench.cli_options import (
-    echo_json,
-    fail_if_not_stored,
-    progress_bar,
-    store_options,
-    store_path_of,
-)
 from collectors.bench.generators import (
     LOCUST_CLASSES,
     OURS,
@@ -30,6 +23,13 @@ from collectors.bench.runs import keep_figures_run
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
 from common.errors import UsageFailure
+from pincex.options import (
+    echo_json,
+    fail_if_not_stored,
+    progress_bar,
+    store_options,
+    store_path_of,
+)
 
 __all__ = ["generators", "table_lines"]
 

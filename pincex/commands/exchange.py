@@ -1,5 +1,5 @@
 """`pincex exchange ...`: run and seed the reference exchange (`pincex demo` lives in
-`pincex/demo.py` and uses the helpers here)."""
+`pincex/commands/demo.py` and uses the helpers here)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import click
 import orjson
 
 from common.errors import UsageFailure
+from common.paths import config_file
 from planning.capacity import (
     CapacityConfig,
     ConfigError,
@@ -28,7 +29,7 @@ from planning.usl import Curve, USLDataError, USLFit, fit_usl, read_points
 
 __all__ = ["plan"]
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "capacity.yaml"
+DEFAULT_CONFIG = config_file("capacity.yaml")
 
 
 class _OneLineCommand(click.Command):

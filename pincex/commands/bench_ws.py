@@ -7,14 +7,6 @@ from typing import Any
 
 import click
 
-from collectors.bench.cli_options import (
-    echo_json,
-    fail_if_not_stored,
-    progress_bar,
-    scrape_option,
-    store_options,
-    store_path_of,
-)
 from collectors.bench.market_data import (
     MarketDataConfig,
     http_base,
@@ -27,6 +19,14 @@ from collectors.settings import get_settings
 from collectors.store.store import StoreError
 from common.errors import UsageFailure
 from common.redact import mask_url
+from pincex.options import (
+    echo_json,
+    fail_if_not_stored,
+    progress_bar,
+    scrape_option,
+    store_options,
+    store_path_of,
+)
 
 __all__ = ["market_data", "ws_connections"]
 

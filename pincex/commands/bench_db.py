@@ -10,18 +10,18 @@ import click
 import psycopg
 import sqlalchemy.exc
 
-from collectors.bench.cli_options import (
+from collectors.bench.db_bench import DbBenchRefused, SeedSizes, run_db_bench
+from collectors.bench.db_run import db_run
+from collectors.bench.runs import keep_figures_run
+from common.errors import UsageFailure
+from exchange_ref.storage import normalize_url
+from pincex.options import (
     echo_json,
     fail_if_not_stored,
     progress_bar,
     store_options,
     store_path_of,
 )
-from collectors.bench.db_bench import DbBenchRefused, SeedSizes, run_db_bench
-from collectors.bench.db_run import db_run
-from collectors.bench.runs import keep_figures_run
-from common.errors import UsageFailure
-from exchange_ref.storage import normalize_url
 
 __all__ = ["db"]
 

@@ -8,11 +8,11 @@ import click
 
 from collectors.bench.abuse import SCENARIOS, AbuseConfig, run_abuse
 from collectors.bench.abuse_watch import find_listening_pid, rss_mb
-from collectors.bench.cli_options import echo_json
 from collectors.bench.target import check_reachable, check_target
 from collectors.settings import get_settings
 from common.errors import UsageFailure
 from common.fdlimit import raise_fd_limit
+from pincex.options import echo_json
 
 __all__ = ["abuse"]
 

@@ -25,8 +25,8 @@ from collectors.settings import get_settings
 from common.errors import UsageFailure, one_line
 from common.ports import free_port
 from common.redact import mask_url
-from exchange_ref.cli import DEMO_DEPOSITS, _settings
-from pincex.dashboard_cli import DashboardServer, start_dashboard, wait_for_signal
+from pincex.commands.dashboard import DashboardServer, start_dashboard, wait_for_signal
+from pincex.commands.exchange import DEMO_DEPOSITS, _settings
 
 __all__ = ["RAMP_RATES", "demo"]
 

@@ -10,17 +10,17 @@ from typing import Any
 import click
 import numpy as np
 
-from collectors.bench.cli_options import (
+from collectors.bench.runs import keep_figures_run, measured_run
+from collectors.bench.store_bench import StoreBenchResult, run_store_bench
+from collectors.store.model import Run
+from collectors.store.summarise import summarise
+from pincex.options import (
     echo_json,
     fail_if_not_stored,
     progress_bar,
     store_options,
     store_path_of,
 )
-from collectors.bench.runs import keep_figures_run, measured_run
-from collectors.bench.store_bench import StoreBenchResult, run_store_bench
-from collectors.store.model import Run
-from collectors.store.summarise import summarise
 
 __all__ = ["store"]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import click
 
+import dashboard as dashboard_package
 from collectors.settings import get_settings
 from common.errors import UsageFailure, one_line
 from common.ports import free_port
@@ -37,7 +38,7 @@ __all__ = [
     "wait_for_signal",
 ]
 
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+APP = Path(dashboard_package.__file__).resolve().parent / "app.py"
 _READY_TIMEOUT_S = 90.0
 
 
@@ -235,9 +236,9 @@ def dashboard_bench(
     warm (median of --repeat reruns) figures in ms."""
     import tempfile
 
-    from collectors.bench.cli_options import echo_json, progress_bar
     from collectors.store.store import RunStore
     from dashboard.bench import TARGET_MS, DashboardBenchResult, fill_store, time_pages
+    from pincex.options import echo_json, progress_bar
 
     with tempfile.TemporaryDirectory(prefix="pincex-dashboard-bench-") as tmp:
         folder = keep or Path(tmp)
