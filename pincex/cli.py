@@ -23,7 +23,7 @@ from pincex.commands.regress import regress
 from pincex.commands.report import report
 from pincex.commands.runs import runs
 from pincex.commands.slo import diagnose, slo
-from planning.sources import provide
+from pincex.sources import provide
 
 __all__ = ["cli", "main"]
 

@@ -1,29 +1,24 @@
-"""What the planning commands ask of stored runs, as an interface the CLI root fills in.
+"""What the planning commands ask of stored runs, as an interface the CLI fills in.
 
-`planning` knows nothing of the run store: commands such as `pincex slo check --run` find a
-`RunSource` in click's context object (the root command puts one there) and ask it.
+`planning` knows nothing of the run store, nor of the command line: a command such as
+`pincex slo check --run` is handed a `RunSource` (the run store's, from `dashboard.queries`)
+and asks it; a failure is a `SourceError` carrying the exit code it deserves.
 
-    source = run_source(ctx)
-    with source_failures():                 # a SourceError becomes one `error:` line
-        judged = source.judged_run(store_path, "latest")
+    judged = source.judged_run(store_path, "latest")   # raises SourceError
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import click
+if TYPE_CHECKING:  # the real modules load pandas: the CLI imports this module at start-up
+    from planning.ramp import LoadDefinition, Ramp
+    from planning.regress.stored import Detected
+    from planning.run_slo import JudgedRun
+    from planning.slo import SloConfig
 
-from common.errors import UsageFailure
-from planning.ramp import LoadDefinition, Ramp
-from planning.regress.stored import Detected
-from planning.run_slo import JudgedRun
-from planning.slo import SloConfig
-
-__all__ = ["RunSource", "SourceError", "provide", "run_source", "source_failures"]
+__all__ = ["RunSource", "SourceError"]
 
 
 class SourceError(Exception):
@@ -60,30 +55,3 @@ class RunSource(Protocol):
     def ramp(self, store_path: Path | None, label: str | None, load: LoadDefinition) -> Ramp:
         """(load, throughput) points of the orders runs with this label."""
         ...
-
-
-def run_source(ctx: click.Context) -> RunSource:
-    """The RunSource the root command put in the context; a usage error when there is none."""
-    found = ctx.find_object(_Holder)
-    if found is None:
-        raise UsageFailure("stored runs cannot be read here (run through the pincex command)")
-    return found.source
-
-
-@contextmanager
-def source_failures() -> Iterator[None]:
-    """Turn a SourceError into the CLI's one-line failure with its exit code."""
-    try:
-        yield
-    except SourceError as exc:
-        raise UsageFailure(str(exc), exc.exit_code) from None
-
-
-class _Holder:
-    def __init__(self, source: RunSource) -> None:
-        self.source = source
-
-
-def provide(ctx: click.Context, source: RunSource) -> None:
-    """Make `source` the context's RunSource (called by the root command)."""
-    ctx.obj = _Holder(source)

@@ -24,7 +24,7 @@ from planning.capacity import (
 )
 from planning.ramp import LoadDefinition, Ramp
 from planning.sizing import SizingError, SizingPlan, size_pods
-from planning.sources import run_source, source_failures
+from pincex.sources import run_source, source_failures
 from planning.usl import Curve, USLDataError, USLFit, fit_usl, read_points
 
 __all__ = ["plan"]

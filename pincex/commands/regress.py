@@ -13,7 +13,7 @@ from planning.regress.directions import DirectionError
 from planning.regress.history import HistoryError, read_histories
 from planning.regress.report import HistoryReport, analyse, report_json, report_lines
 from planning.regress.stored import Detected, StoredHistory
-from planning.sources import run_source, source_failures
+from pincex.sources import run_source, source_failures
 
 __all__ = ["regress"]
 

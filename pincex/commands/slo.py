@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
 
 from common.errors import UsageFailure
+from pincex.sources import run_source, source_failures
 from planning.diagnose import Diagnosis, examine
-from planning.run_slo import JudgedRun
 from planning.slo import (
-    DEFAULT_CONFIG,
     ResultsError,
     SloConfig,
     SloError,
@@ -22,7 +22,9 @@ from planning.slo import (
     load_config,
     load_results,
 )
-from planning.sources import run_source, source_failures
+
+if TYPE_CHECKING:
+    from planning.run_slo import JudgedRun
 
 __all__ = ["diagnose", "run_title", "run_verdict_lines", "slo"]
 
@@ -48,7 +50,7 @@ _config_option = click.option(
     "config_path",
     type=click.Path(path_type=Path),
     metavar="FILE",
-    help="SLO config (default: config/slo.yaml of this checkout).",
+    help="SLO config (default: slo.yaml in PINCEX_CONFIG_DIR, else this checkout's config/).",
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 
@@ -63,7 +65,14 @@ def slo() -> None:
 
 
 @slo.command("check")
-@_results_option
+@click.option(
+    "--results",
+    "results_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="JSON object of metric name to number, each in the config's unit for it."
+    " Required (or --run).",
+)
 @click.option(
     "--run",
     "run_ref",
@@ -175,7 +184,7 @@ def _check_run(
     if strict and allow_unmeasured:
         raise UsageFailure("--strict and --allow-unmeasured contradict each other")
     try:
-        config = load_config(config_path or _shown(DEFAULT_CONFIG))
+        config = load_config(config_path)
         if profile is not None:
             config.profile(profile)
     except SloError as exc:
@@ -292,19 +301,11 @@ def _load(
     if results_path is None:
         raise UsageFailure("missing --results FILE")
     try:
-        config = load_config(config_path or _shown(DEFAULT_CONFIG))
+        config = load_config(config_path)
         results = load_results(results_path)
     except SloError as exc:
         raise UsageFailure(_one_line(str(exc))) from None
     return config, results
-
-
-def _shown(path: Path) -> Path:
-    """`path` relative to the working directory when below it, so messages stay short."""
-    try:
-        return path.resolve().relative_to(Path.cwd())
-    except (ValueError, OSError):
-        return path
 
 
 def _count(n: int, noun: str) -> str:

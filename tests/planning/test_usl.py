@@ -11,14 +11,11 @@ from scipy import stats
 
 from planning.usl import Curve, Points, USLDataError, fit_usl, parse_points, read_points
 
-ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference-data" / "usl"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "usl"  # vendored: see its README.md
 PUBLISHED = REFERENCE / "published_coefficients.json"
 
 
 def _cases() -> list[dict]:
-    if not PUBLISHED.is_file():
-        return []
     return json.loads(PUBLISHED.read_text())["cases"]
 
 
@@ -55,7 +52,6 @@ def _figure(name: str, fit, points: Points):
     raise AssertionError(f"no check for published figure {name!r}: add one")
 
 
-@pytest.mark.skipif(not PUBLISHED.is_file(), reason=f"reference data absent: {REFERENCE}")
 @pytest.mark.parametrize("case", _cases(), ids=lambda case: case["id"])
 def test_fit_lands_on_the_published_coefficients(case):
     points, fit = _fit_case(case)
@@ -98,7 +94,6 @@ def test_fit_lands_on_the_published_coefficients(case):
     assert checked >= 1
 
 
-@pytest.mark.skipif(not PUBLISHED.is_file(), reason=f"reference data absent: {REFERENCE}")
 def test_the_published_cases_are_all_checked():
     known = {"rel_tol", "sig_digits", "abs_tol"}
     for case in _cases():
@@ -144,8 +139,6 @@ def test_data_past_the_knee_does_not_warn():
 
 
 def test_published_five_point_raytracer_warns_about_the_knee():
-    if not PUBLISHED.is_file():
-        pytest.skip(f"reference data absent: {REFERENCE}")
     fit = fit_usl(read_points(REFERENCE / "raytracer.csv").head(5))
     assert any("only 5 points" in w for w in fit.warnings)
     assert any("κ interval includes 0" in w for w in fit.warnings)
