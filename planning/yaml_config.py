@@ -95,7 +95,8 @@ class Document:
         """The one-line error for the entry at `path` (`shown` replaces the written path)."""
         line = self.line(path)
         at = "" if line is None else f" (line {line})"
-        return self.error_type(f"{self.source}: {shown or where(path)}: {message}{at}")
+        prefix = f"{self.source}: " if self.source else ""
+        return self.error_type(f"{prefix}{shown or where(path)}: {message}{at}")
 
     def fail(self, path: Sequence[Key], message: str, shown: str | None = None) -> NoReturn:
         """Raise `error(...)`."""

@@ -11,7 +11,7 @@ import click
 import orjson
 
 from common.errors import UsageFailure
-from common.paths import config_file
+from pincex.sources import run_source, source_failures
 from planning.capacity import (
     CapacityConfig,
     ConfigError,
@@ -24,12 +24,9 @@ from planning.capacity import (
 )
 from planning.ramp import LoadDefinition, Ramp
 from planning.sizing import SizingError, SizingPlan, size_pods
-from pincex.sources import run_source, source_failures
 from planning.usl import Curve, USLDataError, USLFit, fit_usl, read_points
 
 __all__ = ["plan"]
-
-DEFAULT_CONFIG = config_file("capacity.yaml")
 
 
 class _OneLineCommand(click.Command):
@@ -106,7 +103,8 @@ def plan() -> None:
     "config_path",
     type=click.Path(path_type=Path),
     metavar="FILE",
-    help="Capacity config (default: config/capacity.yaml of this checkout).",
+    help="Capacity config (default: capacity.yaml in PINCEX_CONFIG_DIR, else this checkout's"
+    " config/).",
 )
 @_json_option
 def capacity(
@@ -170,7 +168,7 @@ def capacity(
 
 def _load_config(path: Path | None) -> CapacityConfig:
     try:
-        return load_config(path or DEFAULT_CONFIG)
+        return load_config(path)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
 

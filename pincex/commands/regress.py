@@ -8,12 +8,12 @@ import click
 import orjson
 
 from common.errors import UsageFailure
+from pincex.sources import run_source, source_failures
 from planning.regress.check import ResultsError, check_regression, load_results
 from planning.regress.directions import DirectionError
 from planning.regress.history import HistoryError, read_histories
 from planning.regress.report import HistoryReport, analyse, report_json, report_lines
 from planning.regress.stored import Detected, StoredHistory
-from pincex.sources import run_source, source_failures
 
 __all__ = ["regress"]
 

@@ -125,7 +125,7 @@ def test_capacity_reads_another_config(tmp_path):
             ["--scenario", "conservative", "--months", "6"],
             "the conservative scenario is a 12-month",
         ),
-        (["--config", "/nonexistent/capacity.yaml"], "/nonexistent/capacity.yaml: cannot read"),
+        (["--config", "/nonexistent/capacity.yaml"], "/nonexistent/capacity.yaml: no such file"),
         (["--bogus"], "No such option '--bogus'"),
     ],
 )
