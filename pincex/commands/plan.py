@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -22,9 +22,11 @@ from planning.capacity import (
     scenario_growth,
     script_growth,
 )
-from planning.ramp import LoadDefinition, Ramp
-from planning.sizing import SizingError, SizingPlan, size_pods
-from planning.usl import Curve, USLDataError, USLFit, fit_usl, read_points
+
+if TYPE_CHECKING:  # numpy, pandas and scipy load when a command runs, not at `pincex --help`
+    from planning.ramp import LoadDefinition, Ramp
+    from planning.sizing import SizingPlan
+    from planning.usl import Curve, USLFit
 
 __all__ = ["plan"]
 
@@ -272,6 +274,8 @@ def _usl_from_runs(
     method: str,
     as_json: bool,
 ) -> None:
+    from planning.usl import USLDataError, fit_usl
+
     with source_failures():
         ramp = run_source(ctx).ramp(store_path, label, load_definition)
     which = "orders runs" + ("" if label is None else f" labelled {label}")
@@ -354,6 +358,8 @@ def ramp_lines(ramp: Ramp) -> list[str]:
 
 
 def _fit(path: Path, method: str = "nls") -> USLFit:
+    from planning.usl import USLDataError, fit_usl, read_points
+
     try:
         return fit_usl(read_points(path), method)
     except USLDataError as exc:
@@ -460,6 +466,9 @@ def size(
     a range from the 95 % interval of X(c). Unreachable (exit 1, with the reason): an idle
     pod already misses the SLO, or more than --max-pods pods would be needed.
     """
+    from planning.sizing import SizingError, size_pods
+    from planning.usl import Curve
+
     given = [
         name
         for name, v in (("--sigma", sigma), ("--kappa", kappa), ("--lambda", lam))
@@ -513,6 +522,8 @@ def _money(value: float | None) -> str:
 
 
 def _size_lines(p: SizingPlan, source: Curve | USLFit) -> list[str]:
+    from planning.usl import USLFit
+
     curve = source.curve if isinstance(source, USLFit) else source
     lines = [
         f"Sizing for {p.target_rate:g}/s at P99 <= {p.slo_p99_ms:g} ms (per pod: sigma "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -12,8 +13,10 @@ from pincex.sources import run_source, source_failures
 from planning.regress.check import ResultsError, check_regression, load_results
 from planning.regress.directions import DirectionError
 from planning.regress.history import HistoryError, read_histories
-from planning.regress.report import HistoryReport, analyse, report_json, report_lines
-from planning.regress.stored import Detected, StoredHistory
+
+if TYPE_CHECKING:  # the detector loads numpy and scipy, the store pandas: imported when run
+    from planning.regress.report import HistoryReport
+    from planning.regress.stored import Detected, StoredHistory
 
 __all__ = ["regress"]
 
@@ -156,6 +159,8 @@ def detect_cmd(
     for option, value in (("--kind", kind), ("--label", label), ("--profile", profile)):
         if value is not None:
             raise UsageFailure(f"{option} applies to --store or --from-store only")
+    from planning.regress.report import analyse, report_json, report_lines
+
     try:
         histories = read_histories(input_file)
         reports = analyse(histories, higher_is_worse, lower_is_worse)
@@ -211,6 +216,8 @@ def _run_name(h: StoredHistory, i: int) -> str:
 
 def stored_lines(found: Detected) -> list[str]:
     """`report_lines` of stored histories, each change, outlier and trend naming its runs."""
+    from planning.regress.report import report_lines
+
     runs = len({r for h in found.histories for r in h.run_ids})
     lines = [f"{len(found.histories)} histories from {runs} stored runs (in start order)"]
     for h, r in zip(found.histories, found.reports, strict=True):
