@@ -380,7 +380,7 @@ def judge_run(
     allow_unmeasured: bool = False,
 ) -> JudgedRun:
     """The run's figures judged against the three target tables, or against `profile`'s
-    expected results (`allow_unmeasured` as in `planning.slo.evaluate`)."""
+    expected results (`allow_unmeasured` as in `planning.slo.evaluate()`)."""
     figures = run_figures(slos, facts, summaries, series, profile)
     values = dict(figures.values)
     if profile is not None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["diagnose", "run_title", "run_verdict_lines", "slo"]
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 _VERDICT_WORDS = {"met": "met", "missed": "MISSED", "not_measured": "not measured"}
 _OVERALL_WORDS = {
@@ -38,13 +40,17 @@ _OVERALL_WORDS = {
 }
 
 
-_results_option = click.option(
-    "--results",
-    "results_path",
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="JSON object of metric name to number, each in the config's unit for it.",
-)
+def _results_option(alternative: str = "") -> Callable[[F], F]:
+    return click.option(
+        "--results",
+        "results_path",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="JSON object of metric name to number, each in the config's unit for it."
+        + alternative,
+    )
+
+
 _config_option = click.option(
     "--config",
     "config_path",
@@ -65,14 +71,7 @@ def slo() -> None:
 
 
 @slo.command("check")
-@click.option(
-    "--results",
-    "results_path",
-    type=click.Path(path_type=Path),
-    metavar="FILE",
-    help="JSON object of metric name to number, each in the config's unit for it."
-    " Required (or --run).",
-)
+@_results_option(" Required (or --run).")
 @click.option(
     "--run",
     "run_ref",
@@ -258,7 +257,7 @@ def run_verdict_lines(judged: JudgedRun, strict: bool = False) -> list[str]:
 
 
 @click.command("diagnose")
-@_results_option
+@_results_option()
 @click.option(
     "--profile",
     default="baseline",

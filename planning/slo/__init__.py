@@ -5,12 +5,12 @@
     verdicts.overall  # "not_measured": the other target-table SLOs have no figure
 
 The pieces: `model` (metrics, SLOs, sections, verdicts), `config` (slo.yaml read and checked),
-`results` (results files), `evaluate` (figures judged, margins). Their public names are all
+`results` (results files), `evaluation` (figures judged, margins). Their public names are all
 importable from `planning.slo`.
 """
 
 from planning.slo.config import DEFAULT_CONFIG, default_config_path, load_config, parse_config
-from planning.slo.evaluate import evaluate, margin, resolve_results, satisfies
+from planning.slo.evaluation import evaluate, margin, resolve_results, satisfies
 from planning.slo.model import (
     Comparator,
     ConfigError,

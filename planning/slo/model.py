@@ -1,7 +1,7 @@
 """The SLO model: known metrics, targets grouped in tables and profiles, verdicts on figures.
 
 `SloConfig` is what `config/slo.yaml` describes (read by `planning.slo.config`); a `Verdict` is one
-target judged against a figure (made by `planning.slo.evaluate`).
+target judged against a figure (made by `planning.slo.evaluation`).
 """
 
 from __future__ import annotations
