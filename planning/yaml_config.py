@@ -13,6 +13,7 @@ file. A document built from plain data (`Document.of`) has no lines and says no 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-__all__ = ["ConfigError", "Document", "Key", "describe", "load_yaml", "where"]
+__all__ = ["ConfigError", "Document", "Key", "describe", "load_yaml", "misspelt", "where"]
 
 Key = str | int
 
@@ -57,6 +58,13 @@ def where(path: Sequence[Key]) -> str:
     for key in path:
         text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
     return text or "top level"
+
+
+def misspelt(missing: Sequence[str], present: Mapping[Any, object]) -> str:
+    """`; is 'headrom' a misspelling?` when a key present is close to a missing one."""
+    names = [str(k) for k in present]
+    close = [m for key in missing for m in difflib.get_close_matches(key, names, n=1)]
+    return f"; is {close[0]!r} a misspelling?" if close else ""
 
 
 def describe(value: object) -> str:
@@ -117,7 +125,7 @@ class Document:
         if required or optional:
             missing = [k for k in required if k not in value]
             if missing:
-                self.fail(path, f"missing {', '.join(missing)}", shown)
+                self.fail(path, f"missing {', '.join(missing)}{misspelt(missing, value)}", shown)
             allowed = (*required, *optional)
             extra = [k for k in value if k not in allowed]
             if extra:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from common.paths import config_file
 from planning.capacity.values import ConfigError, Number, bandwidth_mbps, database_spec, multiplier
-from planning.yaml_config import Document, Key, load_yaml
+from planning.yaml_config import Document, Key, load_yaml, misspelt
 
 __all__ = [
     "CapacityConfig",
@@ -160,7 +160,7 @@ class _Reader:
             if not isinstance(node, Mapping):
                 self.doc.mapping(node, path[:depth])
             if part not in node:
-                self.doc.fail(path, "missing")
+                self.doc.fail(path, f"missing{misspelt([part], node)}")
             node = node[part]
         return node
 

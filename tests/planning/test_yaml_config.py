@@ -140,3 +140,24 @@ def test_the_default_config_comes_from_pincex_config_dir(
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {folder / (which + '.yaml')}: not valid YAML: ")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("which", "right", "wrong"),
+    [
+        ("slo", "    unit: ms\n", "    units: ms\n"),
+        ("capacity", "  daily_orders:", "  daily_order:"),
+    ],
+)
+def test_a_misspelt_key_is_named_beside_the_missing_one(tmp_path, which, right, wrong):
+    text = SHIPPED[which].read_text()
+    path = tmp_path / f"{which}.yaml"
+    path.write_text(text.replace(right, wrong, 1))
+    with pytest.raises(ConfigError) as info:
+        LOADERS[which](path)
+    message = str(info.value)
+    misspelt = wrong.split(":")[0].strip()
+    assert message.startswith(f"{path}: ")
+    assert f"missing{' unit' if which == 'slo' else ''}; is {misspelt!r} a misspelling? (line " in (
+        message
+    )
