@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import click
 import duckdb
 import orjson
 
-from collectors.settings import get_settings
+from collectors.settings import open_run_store
 from collectors.store import (
     DuplicateRun,
     InvalidRun,
@@ -33,9 +35,11 @@ from collectors.store.export import (
     summaries_csv,
     write_parquet,
 )
+from collectors.store.headline import PARTS_KINDS, overall_summary
 from collectors.store.limits import cut
-from collectors.store.model import LatencyFigures, Run
+from collectors.store.model import LatencyFigures, Run, Summary
 from common.errors import UsageFailure
+from common.paths import STORE_DEFAULT_HELP, missing_output_folder
 
 __all__ = ["runs"]
 
@@ -143,24 +147,66 @@ def _table(rows: list[list[str]]) -> str:
     )
 
 
+_STORE_HELP = f"DuckDB run store ({STORE_DEFAULT_HELP})."
+
+
+@dataclass(frozen=True)
+class _GroupStore:
+    """`pincex runs --store X ...`: the store given before the subcommand (the older place)."""
+
+    path: Path | None
+
+
 @click.group()
 @click.option(
     "--store",
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="DuckDB run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+    help=_STORE_HELP + " Also accepted after the subcommand, as with every command.",
 )
 @click.pass_context
 def runs(ctx: click.Context, store_path: Path | None) -> None:
     """Stored runs: list, show, export, import, delete, pin and unpin baselines."""
-    settings = get_settings()
-    ctx.obj = RunStore(
-        store_path or settings.store_path,
-        spool_dir=settings.spool_dir or None,
-        lock_timeout_s=settings.store_lock_timeout_s,
-        read_retry_s=settings.store_read_retry_s,
-    )
+    ctx.obj = _GroupStore(store_path)
+
+
+def _store(given: Path | None, creates: bool) -> RunStore:
+    """The store named after the subcommand, else before it, else the default; a usage error
+    naming it when it does not exist and the command only reads or changes runs in it."""
+    ctx = click.get_current_context()
+    group = ctx.find_object(_GroupStore)
+    before = None if group is None else group.path
+    if given is not None and before is not None and given != before:
+        raise UsageFailure(f"--store given twice ({before} and {given}): give it once")
+    store = open_run_store(given or before)
+    if not creates and not store.exists():
+        raise UsageFailure(f"no run store at {store.path}")
+    return store
+
+
+def _store_option(creates: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The subcommand's `--store` option; the command gets the RunStore as its first argument.
+    Only a command that `creates` runs may start a new store file."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, store_path: Path | None, **kwargs: Any) -> None:
+            fn(_store(store_path, creates), *args, **kwargs)
+
+        return click.option(
+            "--store",
+            "store_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=_STORE_HELP,
+        )(wrapper)
+
+    return decorate
+
+
+_with_store = _store_option(creates=False)
+_with_new_or_existing_store = _store_option(creates=True)
 
 
 @runs.command("list")
@@ -174,12 +220,14 @@ def runs(ctx: click.Context, store_path: Path | None) -> None:
     help="at most this many runs, newest first",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@_with_store
 def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_json: bool) -> None:
-    """Runs, newest first, with their headline summary (the name with most requests).
+    """Runs, newest first, with their headline summary (the name with most requests; for a
+    db run, every query type together).
 
-    A `!` after the status marks a run whose figures are not trusted; `pinned` marks the
-    baseline of its kind and profile (`pincex runs pin ID`).
+    A run whose figures are not trusted shows `untrusted` as its status (`partial, untrusted`
+    when it was also cut short); `pinned` marks the baseline of its kind and profile
+    (`pincex runs pin ID`).
     """
     with _failures():
         items = store.list_runs(kind=kind, label=label, limit=limit)
@@ -199,7 +247,7 @@ def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_j
                 cut(i.id, limits.MAX_ID_CHARS),
                 cut(i.kind, limits.MAX_ID_CHARS),
                 cut(i.label, limits.MAX_NAME_CHARS),
-                i.status if i.trusted else f"{i.status}!",
+                _status(i.status, i.trusted),
                 "pinned" if i.id in pinned else "",
                 i.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                 "-" if h is None else cut(h.name, limits.MAX_FIELD_NAME_CHARS),
@@ -212,12 +260,28 @@ def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_j
     click.echo(_table(rows))
 
 
+def _status(status: str, trusted: bool) -> str:
+    if trusted:
+        return status
+    return "untrusted" if status == "complete" else f"{status}, untrusted"
+
+
 _NAMES_SHOWN = 100  # series and histogram names listed by `runs show`
 
 
 def _some(names: list[str], most: int = _NAMES_SHOWN) -> str:
     shown = ", ".join(names[:most])
     return shown if len(names) <= most else f"{shown}, … {len(names) - most:,} more"
+
+
+def _shown_summaries(run: Run) -> list[Summary]:
+    """The summaries `runs show` prints: a db run's every-query figure first."""
+    shown = run.summaries[: limits.MAX_SUMMARIES]
+    if run.kind in PARTS_KINDS and len(run.summaries) > 1:
+        overall = overall_summary(run.summaries, run.histograms)
+        if overall is not None:
+            return [overall, *shown]
+    return shown
 
 
 def _show_text(run: Run) -> str:
@@ -239,7 +303,7 @@ def _show_text(run: Run) -> str:
     if run.summaries:
         rows = [["name", "count", "errors", "req/s", "view", "mean", "p50", "p90", "p95", "p99",
                  "p99.9", "max"]]  # fmt: skip
-        for s in run.summaries[: limits.MAX_SUMMARIES]:
+        for s in _shown_summaries(run):
             for view, f in (("latency", s.latency), ("service", s.service)):
                 if f is None:
                     continue
@@ -264,7 +328,7 @@ def _show_text(run: Run) -> str:
 @runs.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run as one JSON object.")
-@click.pass_obj
+@_with_store
 def show(store: RunStore, run_id: str, as_json: bool) -> None:
     """One run: context, summaries (both latency views), series and histograms held."""
     with _failures():
@@ -275,12 +339,18 @@ def show(store: RunStore, run_id: str, as_json: bool) -> None:
         click.echo(_show_text(run))
 
 
+def _check_folder(output: Path | None) -> None:
+    """A usage error naming the -o file's folder when it does not exist (nothing is created)."""
+    problem = None if output is None else missing_output_folder(output)
+    if problem is not None:
+        raise UsageFailure(f"-o {output}: {problem}")
+
+
 def _emit(data: bytes, output: Path | None) -> None:
     if output is None:
         click.echo(data.decode(), nl=False)
         return
     with _failures():
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
     click.echo(f"wrote {output}", err=True)
 
@@ -309,11 +379,13 @@ def _emit(data: bytes, output: Path | None) -> None:
     help="seed-json only: write the keys found even when an orders or db run is missing "
     "(with a warning; the spec's script reads a missing key as 0).",
 )
-@click.pass_obj
+@_with_store
 def export(
     store: RunStore, run_id: str, fmt: str, output: Path | None, allow_missing: bool
 ) -> None:
     """Export a run as JSON (importable), CSV, Parquet or the spec's results JSON.
+
+    The -o file's folder must exist (it is not created).
 
     seed-json needs an orders run and a db run with the run's label (the run itself or the
     latest of the other kind); without one it fails, naming the missing keys, unless
@@ -321,6 +393,7 @@ def export(
     """
     if allow_missing and fmt != "seed-json":
         raise UsageFailure("--allow-missing applies to --format seed-json only")
+    _check_folder(output)
     with _failures():
         if fmt == "parquet":
             paths = write_parquet(store, run_id, output or Path(f"{run_id}.parquet"))
@@ -365,7 +438,7 @@ before the start, bad series points). A locked store spools the run (exit 1).
 
 @runs.command("import", help=_IMPORT_HELP)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.pass_obj
+@_with_new_or_existing_store
 def import_(store: RunStore, file: Path) -> None:
     try:
         run = run_from_file(file, check=True)
@@ -383,7 +456,7 @@ def import_(store: RunStore, file: Path) -> None:
 
 @runs.command("delete")
 @click.argument("run_id")
-@click.pass_obj
+@_with_store
 def delete(store: RunStore, run_id: str) -> None:
     """Delete a run and everything stored with it."""
     with _failures():
@@ -393,7 +466,7 @@ def delete(store: RunStore, run_id: str) -> None:
 
 @runs.command("pin")
 @click.argument("run_ref", metavar="ID")
-@click.pass_obj
+@_with_store
 def pin(store: RunStore, run_ref: str) -> None:
     """Pin a run as the baseline of its kind and profile (replacing the one pinned before).
 
@@ -409,7 +482,7 @@ def pin(store: RunStore, run_ref: str) -> None:
 
 @runs.command("unpin")
 @click.argument("run_ref", metavar="ID")
-@click.pass_obj
+@_with_store
 def unpin(store: RunStore, run_ref: str) -> None:
     """Remove the pin on a run (ID: an id, a unique 8+ character prefix, or `latest`)."""
     with _failures():
