@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import click
 
 from common.errors import one_line
+from common.ports import PortUnavailable
 from common.redact import redact
 
 __all__ = ["COMMANDS", "LazyCommand", "assembled_bench", "cli", "main"]
@@ -163,5 +164,8 @@ def main() -> None:
     except click.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(130)
+    except PortUnavailable as exc:  # `--port` of exchange serve, dashboard, demo
+        click.echo(f"error: {one_line(str(exc))}", err=True)
+        sys.exit(2)
     # Without standalone mode click returns the code a command exited with (ctx.exit(n)).
     sys.exit(code if isinstance(code, int) else 0)
