@@ -452,6 +452,7 @@ def import_(store: RunStore, file: Path) -> None:
         except InvalidRun as exc:
             raise UsageFailure(f"{file}: {exc}", 2) from None
     click.echo(run.id)
+    click.echo(f"stored in {store.path}", err=True)
 
 
 @runs.command("delete")

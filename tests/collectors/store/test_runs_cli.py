@@ -93,6 +93,7 @@ def test_export_json_imports_back(store_path: Path, stored: dict[str, Run], tmp_
     other = tmp_path / "other.duckdb"
     result = invoke(other, "import", out)
     assert result.exit_code == 0 and result.stdout.strip() == run.id
+    assert result.stderr.strip() == f"stored in {other}"
     assert RunStore(other).get(run.id) == run
     assert "already stored" in one_error(invoke(other, "import", out))
 
