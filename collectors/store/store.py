@@ -449,6 +449,13 @@ class RunStore:
             ).fetchone()
             return None if row is None else read_run(con, row[0])
 
+    def overall_summaries(self, run_ids: Sequence[str]) -> dict[str, Summary]:
+        """run id -> all the run's summaries together (counts and rates added, percentiles of
+        the merged histograms): the headline of a run whose summaries are parts of one whole,
+        such as a db run's query types (`headline.PARTS_KINDS`)."""
+        with self.reading() as con:
+            return _overall_summaries(con, list(run_ids))
+
     def merged_percentiles(
         self, run_ids: Sequence[str], name: str, view: str, percentiles: Sequence[float]
     ) -> dict[float, float]:
@@ -523,12 +530,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _with_overall_headlines(con: Any, listings: list[RunListing]) -> list[RunListing]:
-    """Runs whose summaries are parts of a whole (`headline.PARTS_KINDS`) headed by every
-    part together rather than by their largest part."""
-    ids = [item.id for item in listings if item.kind in PARTS_KINDS]
+def _overall_summaries(con: Any, ids: list[str]) -> dict[str, Summary]:
+    """run id -> every part of the run together (`headline.overall_summary`), for the runs
+    that have summaries."""
     if not ids:
-        return listings
+        return {}
     summaries: dict[str, list[Summary]] = {}
     cols = ", ".join(SUMMARY_COLUMNS)
     for row in con.execute(
@@ -544,15 +550,20 @@ def _with_overall_headlines(con: Any, listings: list[RunListing]) -> list[RunLis
         [ids],
     ).fetchall():
         hists.setdefault(run_id, []).append(Histogram(name, view, encoded))
-    out = []
-    for item in listings:
-        overall = (
-            overall_summary(summaries.get(item.id, []), hists.get(item.id, []))
-            if item.kind in PARTS_KINDS
-            else None
-        )
-        out.append(item if overall is None else replace(item, headline=overall))
-    return out
+    found = {
+        run_id: overall_summary(parts, hists.get(run_id, [])) for run_id, parts in summaries.items()
+    }
+    return {run_id: summary for run_id, summary in found.items() if summary is not None}
+
+
+def _with_overall_headlines(con: Any, listings: list[RunListing]) -> list[RunListing]:
+    """Runs whose summaries are parts of a whole (`headline.PARTS_KINDS`) headed by every
+    part together rather than by their largest part."""
+    overall = _overall_summaries(con, [item.id for item in listings if item.kind in PARTS_KINDS])
+    return [
+        replace(item, headline=overall[item.id]) if item.id in overall else item
+        for item in listings
+    ]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
