@@ -14,7 +14,7 @@ import click
 import duckdb
 import orjson
 
-from collectors.settings import open_run_store
+from collectors.settings import open_run_store, resolve_store_path
 from collectors.store import (
     DuplicateRun,
     InvalidRun,
@@ -177,7 +177,11 @@ def _store(given: Path | None, creates: bool) -> RunStore:
     ctx = click.get_current_context()
     group = ctx.find_object(_GroupStore)
     before = None if group is None else group.path
-    if given is not None and before is not None and given != before:
+    if (
+        given is not None
+        and before is not None
+        and (resolve_store_path(given) != resolve_store_path(before))
+    ):
         raise UsageFailure(f"--store given twice ({before} and {given}): give it once")
     store = open_run_store(given or before)
     if not creates and not store.exists():
