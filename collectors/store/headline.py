@@ -9,12 +9,14 @@ the percentiles of all the samples, not an average of percentiles).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from collectors.store import histograms
 from collectors.store.model import Histogram, LatencyFigures, Summary
+from collectors.store.rows import SUMMARY_COLUMNS, summary_from_row
 from collectors.store.summarise import figures_from_histogram
 
-__all__ = ["OVERALL_NAME", "PARTS_KINDS", "overall_summary"]
+__all__ = ["OVERALL_NAME", "PARTS_KINDS", "overall_summaries", "overall_summary"]
 
 PARTS_KINDS = frozenset({"db"})
 """Kinds of run whose summaries are disjoint parts of the measured whole."""
@@ -56,3 +58,29 @@ def overall_summary(summaries: Sequence[Summary], hists: Sequence[Histogram]) ->
         latency=latency,
         service=_merged(summaries, encoded("service"), "service"),
     )
+
+
+def overall_summaries(con: Any, ids: list[str]) -> dict[str, Summary]:
+    """run id -> every part of the run together (`headline.overall_summary`), for the runs
+    that have summaries."""
+    if not ids:
+        return {}
+    summaries: dict[str, list[Summary]] = {}
+    cols = ", ".join(SUMMARY_COLUMNS)
+    for row in con.execute(
+        f"SELECT run_id, {cols} FROM summaries WHERE run_id IN (SELECT unnest(?::VARCHAR[])) "
+        "ORDER BY run_id, position",
+        [ids],
+    ).fetchall():
+        summaries.setdefault(row[0], []).append(summary_from_row(row[1:]))
+    hists: dict[str, list[Histogram]] = {}
+    for run_id, name, view, encoded in con.execute(
+        "SELECT run_id, name, view, encoded FROM histograms "
+        "WHERE run_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY run_id, position",
+        [ids],
+    ).fetchall():
+        hists.setdefault(run_id, []).append(Histogram(name, view, encoded))
+    found = {
+        run_id: overall_summary(parts, hists.get(run_id, [])) for run_id, parts in summaries.items()
+    }
+    return {run_id: summary for run_id, summary in found.items() if summary is not None}

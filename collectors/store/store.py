@@ -23,10 +23,10 @@ import orjson
 
 from collectors.store import histograms
 from collectors.store.codec import RunFormatError, run_from_file
-from collectors.store.headline import PARTS_KINDS, overall_summary
+from collectors.store.headline import PARTS_KINDS, overall_summaries
 from collectors.store.limits import check_storable
 from collectors.store.migrations import current_version, latest_version, migrate
-from collectors.store.model import Histogram, Run, Summary
+from collectors.store.model import Run, Summary
 from collectors.store.rows import (
     SUMMARY_COLUMNS,
     build_frozen,
@@ -454,7 +454,7 @@ class RunStore:
         the merged histograms): the headline of a run whose summaries are parts of one whole,
         such as a db run's query types (`headline.PARTS_KINDS`)."""
         with self.reading() as con:
-            return _overall_summaries(con, list(run_ids))
+            return overall_summaries(con, list(run_ids))
 
     def merged_percentiles(
         self, run_ids: Sequence[str], name: str, view: str, percentiles: Sequence[float]
@@ -530,36 +530,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _overall_summaries(con: Any, ids: list[str]) -> dict[str, Summary]:
-    """run id -> every part of the run together (`headline.overall_summary`), for the runs
-    that have summaries."""
-    if not ids:
-        return {}
-    summaries: dict[str, list[Summary]] = {}
-    cols = ", ".join(SUMMARY_COLUMNS)
-    for row in con.execute(
-        f"SELECT run_id, {cols} FROM summaries WHERE run_id IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY run_id, position",
-        [ids],
-    ).fetchall():
-        summaries.setdefault(row[0], []).append(summary_from_row(row[1:]))
-    hists: dict[str, list[Histogram]] = {}
-    for run_id, name, view, encoded in con.execute(
-        "SELECT run_id, name, view, encoded FROM histograms "
-        "WHERE run_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY run_id, position",
-        [ids],
-    ).fetchall():
-        hists.setdefault(run_id, []).append(Histogram(name, view, encoded))
-    found = {
-        run_id: overall_summary(parts, hists.get(run_id, [])) for run_id, parts in summaries.items()
-    }
-    return {run_id: summary for run_id, summary in found.items() if summary is not None}
-
-
 def _with_overall_headlines(con: Any, listings: list[RunListing]) -> list[RunListing]:
     """Runs whose summaries are parts of a whole (`headline.PARTS_KINDS`) headed by every
     part together rather than by their largest part."""
-    overall = _overall_summaries(con, [item.id for item in listings if item.kind in PARTS_KINDS])
+    overall = overall_summaries(con, [item.id for item in listings if item.kind in PARTS_KINDS])
     return [
         replace(item, headline=overall[item.id]) if item.id in overall else item
         for item in listings
