@@ -14,9 +14,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["config_dir", "config_file", "data_dir", "default_store_path", "project_root"]
+__all__ = [
+    "STORE_DEFAULT_HELP",
+    "config_dir",
+    "config_file",
+    "data_dir",
+    "default_store_path",
+    "missing_output_folder",
+    "project_root",
+]
 
 _PROJECT_NAME = 'name = "pincex-perf-lab"'
+
+STORE_DEFAULT_HELP = (
+    "default: $PINCEX_STORE_PATH, else $PINCEX_DATA_DIR/pincex.duckdb, else the checkout's "
+    "data/pincex.duckdb, else $XDG_DATA_HOME/pincex/pincex.duckdb; the same from any folder"
+)
+"""How the run store is found when no `--store` is given, for the commands' help texts."""
 
 
 def project_root() -> Path | None:
@@ -62,3 +76,16 @@ def config_dir() -> Path:
 def config_file(name: str) -> Path:
     """One config file by name (`slo.yaml`), in `config_dir()`."""
     return config_dir() / name
+
+
+def missing_output_folder(output: Path) -> str | None:
+    """Why `output` cannot be written without creating folders (one line), or None. Commands
+    write only into folders that exist: a mistyped path is an error, not a new tree."""
+    if output.is_dir():
+        return f"{output} is a directory"
+    folder = output.parent
+    if not folder.exists():
+        return f"the folder {folder} does not exist (create it first)"
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    return None

@@ -22,6 +22,7 @@ from collectors.store import frames
 from collectors.store.export import SeedResults
 from collectors.store.export import seed_results as export_seed_results
 from collectors.store.frames import RunFilter
+from collectors.store.headline import PARTS_KINDS
 from collectors.store.store import RunStore
 from dashboard import queries
 from planning.compare import Difference, Distribution, Side, differences
@@ -215,11 +216,30 @@ def latest_runs(path: str, version: Stamp) -> pd.DataFrame:
     summ = summ.assign(count=pd.to_numeric(summ["count"]))
     heads = summ.loc[summ.groupby("run_id")["count"].idxmax()].set_index("run_id")
     picked = heads.reindex(latest["run_id"])
-    return latest.assign(
+    out = latest.assign(
         headline=picked["name"].to_numpy(),
         p99_ms=pd.to_numeric(picked["latency_p99_ms"]).to_numpy(),
         throughput_per_s=pd.to_numeric(picked["throughput_per_s"]).to_numpy(),
     )
+    return _overall_headlines(store, out)
+
+
+def _overall_headlines(store: RunStore, latest: pd.DataFrame) -> pd.DataFrame:
+    """A db run (its summaries are query types) headed by every query type together."""
+    parts = latest["kind"].isin(PARTS_KINDS)
+    if not parts.any():
+        return latest
+    overall = store.overall_summaries([str(r) for r in latest.loc[parts, "run_id"]])
+    out = latest.copy()
+    for index, run_id in latest.loc[parts, "run_id"].items():
+        summary = overall.get(str(run_id))
+        if summary is not None:
+            out.loc[index, _HEADLINE_COLUMNS] = [
+                summary.name,
+                summary.latency.p99_ms,
+                summary.throughput_per_s,
+            ]
+    return out
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False)

@@ -4,7 +4,7 @@ Used alike by the app (through `dashboard.data`, which caches these), the report
 store-reading CLI commands (`pincex slo check --run`, `regress detect --store`,
 `plan usl --from-runs`). No Streamlit here.
 
-    store = open_store()                    # PINCEX_STORE_PATH or data/pincex.duckdb
+    store = open_store()                    # the default store (common.paths)
     judged = judged_run(store, "latest")    # planning.run_slo.JudgedRun
     found = detect(store, RunFilter(kind="orders"))
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from collectors.settings import get_settings
+from collectors.settings import open_run_store
 from collectors.store import frames
 from collectors.store.frames import RunFilter
 from collectors.store.store import RunNotFound, RunStore, StoreError
@@ -43,14 +43,8 @@ __all__ = [
 
 
 def open_store(path: str | Path | None = None) -> RunStore:
-    """The run store at `path`, or the settings' (PINCEX_STORE_PATH, data/pincex.duckdb)."""
-    settings = get_settings()
-    return RunStore(
-        path or settings.store_path,
-        spool_dir=settings.spool_dir or None,
-        lock_timeout_s=settings.store_lock_timeout_s,
-        read_retry_s=settings.store_read_retry_s,
-    )
+    """The run store at `path`, or the settings' default (`common.paths`' resolution)."""
+    return open_run_store(path)
 
 
 def facts_of(row: pd.Series) -> RunFacts:

@@ -3,7 +3,6 @@ and how runs are named."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
 
-from collectors.settings import get_settings
+from collectors.settings import resolve_store_path
 from collectors.store.store import StoreError
 from dashboard import data
 
@@ -63,7 +62,7 @@ class StoreView:
 
 def store_view() -> StoreView:
     """The store named by `pincex dashboard --store` (PINCEX_STORE_PATH), freshly stamped."""
-    path = os.path.abspath(get_settings().store_path)
+    path = str(resolve_store_path())
     return StoreView(path, data.stamp(path))
 
 

@@ -1,31 +1,130 @@
-"""The one `pincex` command: each package contributes its own group of sub-commands."""
+"""The one `pincex` command, assembled here from the command modules, each loaded on demand.
+
+`pincex --help` lists every command without importing one (their summaries are kept below;
+`tests/test_cli.py` checks they match the commands' own help), so it starts fast; running or
+asking the help of a command imports its module (and whatever heavy library it needs) only then.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
 
 import click
 
 from common.errors import one_line
+from common.ports import PortUnavailable
 from common.redact import redact
-from pincex.commands.bench import bench
-from pincex.commands.bench_abuse import abuse
-from pincex.commands.bench_db import db
-from pincex.commands.bench_generators import generators
-from pincex.commands.bench_orders import orders
-from pincex.commands.bench_store import store
-from pincex.commands.bench_ws import market_data, ws_connections
-from pincex.commands.dashboard import dashboard, dashboard_bench
-from pincex.commands.demo import demo
-from pincex.commands.exchange import exchange
-from pincex.commands.plan import plan
-from pincex.commands.regress import regress
-from pincex.commands.report import report
-from pincex.commands.runs import runs
-from pincex.commands.slo import diagnose, slo
-from pincex.sources import provide
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "LazyCommand", "assembled_bench", "cli", "main"]
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a command lives (`module:attribute`, the command or a function assembling it)
+    and the first paragraph of its help."""
+
+    target: str
+    summary: str
+
+    def load(self) -> click.Command:
+        module, _, attribute = self.target.partition(":")
+        found = getattr(importlib.import_module(module), attribute)
+        command = found if isinstance(found, click.Command) else found()
+        assert isinstance(command, click.Command), self.target
+        return command
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "bench": LazyCommand(
+        "pincex.cli:assembled_bench",
+        "Benchmarks: each prints a human summary, or one JSON object with --json.",
+    ),
+    "dashboard": LazyCommand(
+        "pincex.commands.dashboard:dashboard",
+        "Serve the dashboard (Streamlit, headless) until Ctrl-C or SIGTERM, then exit 0.",
+    ),
+    "demo": LazyCommand(
+        "pincex.commands.demo:demo",
+        "The exchange with demo users on 127.0.0.1, a short ramp of orders runs (500 to 2,500 "
+        "orders/s), a market-data run and a database run kept in the run store, then the "
+        "dashboard over them; up until Ctrl-C.",
+    ),
+    "diagnose": LazyCommand(
+        "pincex.commands.slo:diagnose", "Match figures to the spec's tuning advice."
+    ),
+    "exchange": LazyCommand(
+        "pincex.commands.exchange:exchange", "The reference exchange (the system under test)."
+    ),
+    "plan": LazyCommand(
+        "pincex.commands.plan:plan",
+        "Capacity planning: the specification's capacity script, USL fits, pods for an SLO.",
+    ),
+    "regress": LazyCommand(
+        "pincex.commands.regress:regress",
+        "Did the last change make the trading stack slower? Baseline checks and run histories.",
+    ),
+    "report": LazyCommand(
+        "pincex.commands.report:report",
+        "Write a stored run's report, or the measured target tables.",
+    ),
+    "runs": LazyCommand(
+        "pincex.commands.runs:runs",
+        "Stored runs: list, show, export, import, delete, pin and unpin baselines.",
+    ),
+    "slo": LazyCommand("pincex.commands.slo:slo", "Judge results against the spec's SLOs."),
+}
+"""Every top-level command, by name."""
+
+
+def assembled_bench() -> click.Group:
+    """The `bench` group with every benchmark attached (imports them all)."""
+    from pincex.commands.bench import bench
+    from pincex.commands.bench_abuse import abuse
+    from pincex.commands.bench_db import db
+    from pincex.commands.bench_generators import generators
+    from pincex.commands.bench_orders import orders
+    from pincex.commands.bench_store import store
+    from pincex.commands.bench_ws import market_data, ws_connections
+    from pincex.commands.dashboard import dashboard_bench
+
+    for command in (
+        orders,
+        store,
+        db,
+        market_data,
+        ws_connections,
+        generators,
+        dashboard_bench,
+        abuse,
+    ):
+        bench.add_command(command)
+    return bench
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands are imported when one is run or its help asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(COMMANDS[cmd_name].load(), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries, importing nothing."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            loaded = self.commands.get(name)
+            shown = loaded or click.Command(name, help=COMMANDS[name].summary)
+            rows.append((name, shown.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 class _StoreSource:
@@ -37,32 +136,14 @@ class _StoreSource:
         return getattr(StoreRunSource(), name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pincex-perf-lab")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """PinCEX Perf Lab: measure the exchange, judge it against its targets, plan its capacity."""
+    from pincex.sources import provide
+
     provide(ctx, _StoreSource())  # type: ignore[arg-type]
-
-
-cli.add_command(exchange)
-bench.add_command(orders)
-bench.add_command(store)
-bench.add_command(db)
-bench.add_command(market_data)
-bench.add_command(ws_connections)
-bench.add_command(generators)
-bench.add_command(dashboard_bench)
-bench.add_command(abuse)
-cli.add_command(bench)
-cli.add_command(demo)
-cli.add_command(dashboard)
-cli.add_command(runs)
-cli.add_command(slo)
-cli.add_command(diagnose)
-cli.add_command(plan)
-cli.add_command(regress)
-cli.add_command(report)
 
 
 def main() -> None:
@@ -83,5 +164,8 @@ def main() -> None:
     except click.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(130)
+    except PortUnavailable as exc:  # `--port` of exchange serve, dashboard, demo
+        click.echo(f"error: {one_line(str(exc))}", err=True)
+        sys.exit(2)
     # Without standalone mode click returns the code a command exited with (ctx.exit(n)).
     sys.exit(code if isinstance(code, int) else 0)

@@ -11,14 +11,16 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pincex.cli import cli
+from pincex.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    ctx = click.Context(group)
     out = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         out.append((*prefix, name))
         if isinstance(command, click.Group):
             out.extend(_commands(command, (*prefix, name)))
@@ -99,3 +101,41 @@ def test_regress_check_refuses_a_threshold_outside_0_to_10(threshold, tmp_path):
          "--threshold", threshold],
     )  # fmt: skip
     assert result.exit_code == 2 and "--threshold" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_listed_summary_is_the_commands_own(name):
+    """`pincex --help` lists commands from pincex.cli.COMMANDS without importing them: a
+    command whose help's first paragraph changed needs its summary there changed too."""
+    real = COMMANDS[name].load()
+    stub = click.Command(name, help=COMMANDS[name].summary)
+    for limit in (45, 60, 1000):
+        assert stub.get_short_help_str(limit) == real.get_short_help_str(limit), name
+
+
+_HEAVY = ("pincex.commands", "collectors", "planning", "dashboard", "exchange_ref", "duckdb",
+          "pandas", "numpy", "scipy", "pydantic")  # fmt: skip
+
+
+def test_pincex_help_imports_no_command_and_no_heavy_library():
+    probe = (
+        "import sys\n"
+        "from pincex.cli import cli\n"
+        "try:\n"
+        "    cli.main(['--help'], prog_name='pincex', standalone_mode=False)\n"
+        "finally:\n"
+        f"    print(sorted(m for m in sys.modules if m.split('.')[0] in {_HEAVY!r}\n"
+        f"                 or m.startswith('pincex.commands')), file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Commands:" in result.stdout and "runs" in result.stdout
+    assert result.stderr.strip() == "[]"
+    # a command's own help does import it
+    result = subprocess.run(
+        [sys.executable, "-m", "pincex", "runs", "--help"], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0 and "--store" in result.stdout

@@ -67,10 +67,7 @@ def _where(index: int, summary: Summary) -> str:
     return f"summaries.{index} ({summary.name!r})"
 
 
-def _check_figures(where: str, figures: LatencyFigures) -> None:
-    for name, value in vars(figures).items():
-        if not (math.isfinite(value) and value >= 0):
-            raise RunFormatError(f"{where}.{name} is {value}; must be a finite number >= 0")
+def _check_order(where: str, figures: LatencyFigures) -> None:
     for low, high in itertools.pairwise(_PERCENTILES):
         a, b = getattr(figures, low), getattr(figures, high)
         if a > b and not math.isclose(a, b, rel_tol=_ORDER_REL_TOL):
@@ -82,17 +79,14 @@ def _check_figures(where: str, figures: LatencyFigures) -> None:
 
 def _check_summary(index: int, summary: Summary) -> None:
     where = _where(index, summary)
-    if summary.count < 0:
-        raise RunFormatError(f"{where}.count is {summary.count}; must be >= 0")
-    if summary.errors < 0:
-        raise RunFormatError(f"{where}.errors is {summary.errors}; must be >= 0")
-    if not (math.isfinite(summary.throughput_per_s) and summary.throughput_per_s >= 0):
-        raise RunFormatError(
-            f"{where}.throughput_per_s is {summary.throughput_per_s}; must be a finite number >= 0"
-        )
-    _check_figures(f"{where}.latency", summary.latency)
+    for field, value, is_count in limits.summary_numbers(where, summary):
+        if is_count and value < 0:
+            raise RunFormatError(f"{field} is {value}; must be >= 0")
+        if not is_count and not (math.isfinite(value) and value >= 0):
+            raise RunFormatError(f"{field} is {value}; must be a finite number >= 0")
+    _check_order(f"{where}.latency", summary.latency)
     if summary.service is not None:
-        _check_figures(f"{where}.service", summary.service)
+        _check_order(f"{where}.service", summary.service)
 
 
 def check_run(run: Run) -> None:

@@ -65,8 +65,7 @@ def write_parquet(store: RunStore, run_id: str, output: Path) -> list[Path]:
 
     `output` names the summaries file; the series go beside it as `<stem>.series.parquet`.
     """
-    store.get(run_id)  # RunNotFound before any file is made
-    output.parent.mkdir(parents=True, exist_ok=True)
+    store.get(run_id)  # RunNotFound before any file is made (its folder must exist)
     series_path = output.with_name(f"{output.stem}.series.parquet")
     rid = _literal(run_id)
     with store.reading() as con:

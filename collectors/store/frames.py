@@ -1,7 +1,7 @@
 """Read-only views of the run store as pandas DataFrames: what the dashboard, the reports and the
 store-reading CLI commands share.
 
-    store = RunStore("data/pincex.duckdb")
+    store = open_run_store()                # collectors.settings: the default store
     runs = frames.runs(store, RunFilter(kind="orders", label="v1.4"))
     summ = frames.summaries(store, RunFilter(kind="orders"))      # one row per run x summary
     pts = frames.series(store, run_id)                            # side, name, second, value

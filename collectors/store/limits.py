@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from collectors.store import histograms
-from collectors.store.model import HISTOGRAM_VIEWS, RUN_STATUSES, LatencyFigures, Run, Summary
+from collectors.store.model import HISTOGRAM_VIEWS, RUN_STATUSES, Run, Summary
 
 __all__ = [
     "INT64_MAX",
@@ -48,6 +49,7 @@ __all__ = [
     "cut",
     "limits_text",
     "shown",
+    "summary_numbers",
     "too_many",
     "trimmed",
 ]
@@ -177,30 +179,32 @@ def _time(field: str, value: datetime) -> None:
         )
 
 
-def _int64(field: str, value: int) -> None:
+def _int64(field: str, value: float) -> None:
     if not INT64_MIN <= value <= INT64_MAX:
         raise RunFormatError(f"{field} is {shown(value)}; must fit a 64-bit integer")
 
 
-def _figures(field: str, figures: LatencyFigures) -> None:
-    for name, value in vars(figures).items():
-        if not math.isfinite(value):
-            raise RunFormatError(f"{field}.{name} is {value}; must be finite")
+def summary_numbers(where: str, summary: Summary) -> Iterator[tuple[str, float, bool]]:
+    """(field, value, is_count) of every number of a summary, named below `where`: count and
+    errors (counts), throughput, then each latency view's figures. The store's limits and the
+    codec's plausibility checks both walk a summary through this."""
+    yield f"{where}.count", summary.count, True
+    yield f"{where}.errors", summary.errors, True
+    yield f"{where}.throughput_per_s", summary.throughput_per_s, False
+    for view, figures in (("latency", summary.latency), ("service", summary.service)):
+        if figures is not None:
+            for name, value in vars(figures).items():
+                yield f"{where}.{view}.{name}", value, False
 
 
 def _summary(index: int, summary: Summary) -> None:
     field = f"summaries.{index}"
     _printable(f"{field} name", summary.name, MAX_FIELD_NAME_CHARS)
-    where = f"{field} ({shown(summary.name)})"
-    _int64(f"{where}.count", summary.count)
-    _int64(f"{where}.errors", summary.errors)
-    if not math.isfinite(summary.throughput_per_s):
-        raise RunFormatError(
-            f"{where}.throughput_per_s is {summary.throughput_per_s}; must be finite"
-        )
-    _figures(f"{where}.latency", summary.latency)
-    if summary.service is not None:
-        _figures(f"{where}.service", summary.service)
+    for name, value, is_count in summary_numbers(f"{field} ({shown(summary.name)})", summary):
+        if is_count:
+            _int64(name, value)
+        elif not math.isfinite(value):
+            raise RunFormatError(f"{name} is {value}; must be finite")
 
 
 def _series(run: Run) -> None:

@@ -23,6 +23,7 @@ import orjson
 
 from collectors.store import histograms
 from collectors.store.codec import RunFormatError, run_from_file
+from collectors.store.headline import PARTS_KINDS, overall_summaries
 from collectors.store.limits import check_storable
 from collectors.store.migrations import current_version, latest_version, migrate
 from collectors.store.model import Run, Summary
@@ -161,22 +162,32 @@ class RunStore:
         self._ready = True
 
     def _ensure_schema(self) -> None:
+        """An existing store of an older schema migrated before it is read."""
         if self._ready:
             return
-        if self.path.exists():
-            con = self._open_ro()
-            try:
-                version = current_version(con)
-            finally:
-                con.close()
-            if version > latest_version():
-                raise StoreError(
-                    f"{self.path} has schema version {version}, newer than this code's "
-                    f"{latest_version()}"
-                )
-            if version == latest_version():
-                self._ready = True
-                return
+        con = self._open_ro()
+        try:
+            version = current_version(con)
+        finally:
+            con.close()
+        if version > latest_version():
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this code's "
+                f"{latest_version()}"
+            )
+        if version == latest_version():
+            self._ready = True
+            return
+        with self._writer():
+            pass
+
+    def exists(self) -> bool:
+        """Whether the store file is there (reading never creates it; writing does)."""
+        return self.path.is_file()
+
+    def create(self) -> None:
+        """Create the store file with its schema (and its folder) if it is not there yet; an
+        older schema is migrated. Reading never creates a store: writing, or this, does."""
         with self._writer():
             pass
 
@@ -192,9 +203,15 @@ class RunStore:
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
-        """A read-only connection, retried briefly while a writer holds the file."""
-        self._ensure_schema()
-        con = self._open_ro()
+        """A read-only connection, retried briefly while a writer holds the file. A store
+        that does not exist reads as an empty one and is not created (the commands that need
+        it to exist check `exists()`)."""
+        if not self.exists():
+            con = duckdb.connect(":memory:")
+            migrate(con)
+        else:
+            self._ensure_schema()
+            con = self._open_ro()
         try:
             yield con
         finally:
@@ -215,10 +232,7 @@ class RunStore:
         """Store several runs in one transaction (all or none); their ids. InvalidRun, before
         anything is opened or spooled, when one breaks the store's limits. A password in a
         run's target URL is masked before it is kept."""
-        runs = [
-            run if mask_url(run.target) == run.target else replace(run, target=mask_url(run.target))
-            for run in runs
-        ]
+        runs = [_masked(run) for run in runs]
         for run in runs:
             try:
                 check_storable(run)
@@ -302,7 +316,10 @@ class RunStore:
         return waiting
 
     def delete(self, run_id: str) -> None:
-        """Remove a run and everything it holds (a pin on it too); RunNotFound if there is none."""
+        """Remove a run and everything it holds (a pin on it too); RunNotFound if there is none
+        (and nothing created when there is no store)."""
+        if not self.exists():
+            raise RunNotFound(f"no run with id {run_id} (no run store at {self.path})")
         with self._writer() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -419,7 +436,8 @@ class RunStore:
             rows = con.execute(sql, params).fetchall()
             # tens of thousands of acyclic objects: the cyclic collector's passes over them
             # were a quarter of a 10,000-run listing (measured: 175 -> 135 ms)
-            return [_listing(row) for row in rows]
+            listings = [_listing(row) for row in rows]
+            return _with_overall_headlines(con, listings)
 
     def latest_by_label(self, label: str, kind: str) -> Run | None:
         """The most recent run of this kind with this version label, or None."""
@@ -430,6 +448,13 @@ class RunStore:
                 [label, kind],
             ).fetchone()
             return None if row is None else read_run(con, row[0])
+
+    def overall_summaries(self, run_ids: Sequence[str]) -> dict[str, Summary]:
+        """run id -> all the run's summaries together (counts and rates added, percentiles of
+        the merged histograms): the headline of a run whose summaries are parts of one whole,
+        such as a db run's query types (`headline.PARTS_KINDS`)."""
+        with self.reading() as con:
+            return overall_summaries(con, list(run_ids))
 
     def merged_percentiles(
         self, run_ids: Sequence[str], name: str, view: str, percentiles: Sequence[float]
@@ -445,6 +470,12 @@ class RunStore:
             raise StoreError(f"no {view} histogram named {name!r} in the given runs")
         merged = histograms.merge(row[0] for row in rows)
         return histograms.percentiles_ms(merged, percentiles)
+
+
+def _masked(run: Run) -> Run:
+    """The run with any password in its target URL masked."""
+    masked = mask_url(run.target)
+    return run if masked == run.target else replace(run, target=masked)
 
 
 # failures of the store itself, not of one run's data: a spooled file is kept for them
@@ -497,6 +528,16 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _with_overall_headlines(con: Any, listings: list[RunListing]) -> list[RunListing]:
+    """Runs whose summaries are parts of a whole (`headline.PARTS_KINDS`) headed by every
+    part together rather than by their largest part."""
+    overall = overall_summaries(con, [item.id for item in listings if item.kind in PARTS_KINDS])
+    return [
+        replace(item, headline=overall[item.id]) if item.id in overall else item
+        for item in listings
+    ]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

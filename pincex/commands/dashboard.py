@@ -25,8 +25,9 @@ from pathlib import Path
 import click
 
 import dashboard as dashboard_package
-from collectors.settings import get_settings
+from collectors.settings import resolve_store_path
 from common.errors import UsageFailure, one_line
+from common.paths import STORE_DEFAULT_HELP
 from common.ports import free_port
 
 __all__ = [
@@ -185,7 +186,7 @@ def wait_for_signal(watched: dict[str, Callable[[], bool]]) -> str | None:
     "--store",
     "store_path",
     default=None,
-    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
+    help=f"run store file ({STORE_DEFAULT_HELP}; a missing store is shown empty, not created)",
 )
 @click.option("--allow-remote", is_flag=True, help="allow a --host that is not loopback")
 def dashboard(host: str, port: int, store_path: str | None, allow_remote: bool) -> None:
@@ -195,10 +196,10 @@ def dashboard(host: str, port: int, store_path: str | None, allow_remote: bool) 
     pincex dashboard                       # http://127.0.0.1:8501/
     pincex dashboard --port 0 --store runs.duckdb
     """
-    store = store_path or get_settings().store_path
+    store = resolve_store_path(store_path)
     server = start_dashboard(host, port, store, allow_remote=allow_remote)
     click.echo(f"Dashboard: {server.url}")
-    click.echo(f"  store:     {Path(store).resolve()}")
+    click.echo(f"  store:     {store}")
     click.echo("Press Ctrl-C to stop.")
     try:
         died = wait_for_signal({"dashboard": server.alive})

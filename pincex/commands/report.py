@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 from common.errors import UsageFailure
+from common.paths import STORE_DEFAULT_HELP, missing_output_folder
 
 if TYPE_CHECKING:
     from collectors.store.store import RunStore
@@ -62,7 +63,7 @@ _SPEC_FORMATS = ("md", "json")
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="PATH",
-    help="The run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+    help=f"The run store ({STORE_DEFAULT_HELP}).",
 )
 @click.option(
     "--spec-tables",
@@ -125,17 +126,13 @@ def _format(fmt: str | None, output: Path | None, spec_tables: bool) -> str:
 
 
 def _writable(output: Path | None) -> Path | None:
-    """The output path, checked before any work: not a directory, its folder creatable."""
+    """The output path, checked before any work: not a directory, in a folder that exists
+    (nothing is created)."""
     if output is None:
         return None
-    if output.is_dir():
-        raise UsageFailure(f"-o {output}: is a directory")
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageFailure(f"-o {output}: {exc.strerror or exc}") from None
-    if not output.parent.is_dir():
-        raise UsageFailure(f"-o {output}: {output.parent} is not a directory")
+    problem = missing_output_folder(output)
+    if problem is not None:
+        raise UsageFailure(f"-o {output}: {problem}")
     return output
 
 
@@ -174,9 +171,9 @@ def _failures() -> Iterator[None]:
 
 
 def _store(store_path: Path | None) -> RunStore:
-    from dashboard.queries import open_store
+    from collectors.settings import open_run_store
 
-    store = open_store(store_path)
+    store = open_run_store(store_path)
     if not store.path.is_file():
         raise UsageFailure(f"no run store at {store.path} (measure something first: `make demo`)")
     return store

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,11 @@ import click
 import duckdb
 import orjson
 
-from collectors.settings import get_settings
+from collectors.settings import open_run_store, resolve_store_path
 from collectors.store import (
     DuplicateRun,
     InvalidRun,
     RunFormatError,
-    RunListing,
     RunNotFound,
     RunStore,
     StoreError,
@@ -33,9 +33,9 @@ from collectors.store.export import (
     summaries_csv,
     write_parquet,
 )
-from collectors.store.limits import cut
-from collectors.store.model import LatencyFigures, Run
 from common.errors import UsageFailure
+from common.paths import STORE_DEFAULT_HELP, missing_output_folder
+from pincex.commands.runs_view import bounded, listing_dict, listing_table, show_text
 
 __all__ = ["runs"]
 
@@ -60,87 +60,14 @@ def _echo_json(data: Any) -> None:
     click.echo(orjson.dumps(data, option=_JSON_OPTS).decode())
 
 
-def _figures(f: LatencyFigures | None) -> dict[str, float] | None:
-    return None if f is None else dict(vars(f))
+_STORE_HELP = f"DuckDB run store ({STORE_DEFAULT_HELP})."
 
 
-def _plain(text: str) -> str:
-    """Text for a terminal: control characters (escapes, line breaks) shown as `?`."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+@dataclass(frozen=True)
+class _GroupStore:
+    """`pincex runs --store X ...`: the store given before the subcommand (the older place)."""
 
-
-def _tags(tags: list[str]) -> list[str]:
-    return [cut(t, limits.MAX_NAME_CHARS) for t in tags[: limits.MAX_TAGS]]
-
-
-def _bounded(run: Run) -> Run:
-    """The run with every text cut to the store's limit for it: an older store may hold
-    longer ones, and nothing printed is unbounded."""
-    names = limits.MAX_FIELD_NAME_CHARS
-
-    def name(value: str) -> str:
-        return cut(value, names)
-
-    return dataclasses.replace(
-        run,
-        id=cut(run.id, limits.MAX_ID_CHARS),
-        kind=cut(run.kind, limits.MAX_ID_CHARS),
-        profile=cut(run.profile, limits.MAX_NAME_CHARS),
-        label=cut(run.label, limits.MAX_NAME_CHARS),
-        target=cut(run.target, limits.MAX_TARGET_CHARS),
-        notes=cut(run.notes, limits.MAX_NOTES_CHARS),
-        tags=_tags(run.tags),
-        warnings=[cut(w, limits.MAX_WARNING_CHARS) for w in run.warnings],
-        summaries=[
-            s if len(s.name) <= names else dataclasses.replace(s, name=name(s.name))
-            for s in run.summaries
-        ],
-        series=[
-            p if len(p.series) <= names else dataclasses.replace(p, series=name(p.series))
-            for p in run.series
-        ],
-        histograms=[
-            h if len(h.name) <= names else dataclasses.replace(h, name=name(h.name))
-            for h in run.histograms
-        ],
-    )
-
-
-def _listing_dict(item: RunListing, pinned: bool = False) -> dict[str, Any]:
-    head = item.headline
-    return {
-        "id": cut(item.id, limits.MAX_ID_CHARS),
-        "kind": cut(item.kind, limits.MAX_ID_CHARS),
-        "profile": cut(item.profile, limits.MAX_NAME_CHARS),
-        "target": cut(item.target, limits.MAX_TARGET_CHARS),
-        "label": cut(item.label, limits.MAX_NAME_CHARS),
-        "started_at": item.started_at.isoformat(),
-        "ended_at": item.ended_at.isoformat(),
-        "status": item.status,
-        "tags": _tags(item.tags),
-        "trusted": item.trusted,
-        "pinned": pinned,
-        "notes": cut(item.notes, limits.MAX_NOTES_CHARS),
-        "headline": None
-        if head is None
-        else {
-            "name": cut(head.name, limits.MAX_FIELD_NAME_CHARS),
-            "count": head.count,
-            "errors": head.errors,
-            "throughput_per_s": head.throughput_per_s,
-            "latency": _figures(head.latency),
-            "service": _figures(head.service),
-        },
-    }
-
-
-def _table(rows: list[list[str]]) -> str:
-    rows = [[_plain(cell) for cell in row] for row in rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+    path: Path | None
 
 
 @click.group()
@@ -149,18 +76,54 @@ def _table(rows: list[list[str]]) -> str:
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="DuckDB run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+    help=_STORE_HELP + " Also accepted after the subcommand, as with every command.",
 )
 @click.pass_context
 def runs(ctx: click.Context, store_path: Path | None) -> None:
     """Stored runs: list, show, export, import, delete, pin and unpin baselines."""
-    settings = get_settings()
-    ctx.obj = RunStore(
-        store_path or settings.store_path,
-        spool_dir=settings.spool_dir or None,
-        lock_timeout_s=settings.store_lock_timeout_s,
-        read_retry_s=settings.store_read_retry_s,
-    )
+    ctx.obj = _GroupStore(store_path)
+
+
+def _store(given: Path | None, creates: bool) -> RunStore:
+    """The store named after the subcommand, else before it, else the default; a usage error
+    naming it when it does not exist and the command only reads or changes runs in it."""
+    ctx = click.get_current_context()
+    group = ctx.find_object(_GroupStore)
+    before = None if group is None else group.path
+    if (
+        given is not None
+        and before is not None
+        and (resolve_store_path(given) != resolve_store_path(before))
+    ):
+        raise UsageFailure(f"--store given twice ({before} and {given}): give it once")
+    store = open_run_store(given or before)
+    if not creates and not store.exists():
+        raise UsageFailure(f"no run store at {store.path}")
+    return store
+
+
+def _store_option(creates: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The subcommand's `--store` option; the command gets the RunStore as its first argument.
+    Only a command that `creates` runs may start a new store file."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, store_path: Path | None, **kwargs: Any) -> None:
+            fn(_store(store_path, creates), *args, **kwargs)
+
+        return click.option(
+            "--store",
+            "store_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help=_STORE_HELP,
+        )(wrapper)
+
+    return decorate
+
+
+_with_store = _store_option(creates=False)
+_with_new_or_existing_store = _store_option(creates=True)
 
 
 @runs.command("list")
@@ -174,105 +137,46 @@ def runs(ctx: click.Context, store_path: Path | None) -> None:
     help="at most this many runs, newest first",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.pass_obj
+@_with_store
 def list_(store: RunStore, kind: str | None, label: str | None, limit: int, as_json: bool) -> None:
-    """Runs, newest first, with their headline summary (the name with most requests).
+    """Runs, newest first, with their headline summary (the name with most requests; for a
+    db run, every query type together).
 
-    A `!` after the status marks a run whose figures are not trusted; `pinned` marks the
-    baseline of its kind and profile (`pincex runs pin ID`).
+    A run whose figures are not trusted shows `untrusted` as its status (`partial, untrusted`
+    when it was also cut short); `pinned` marks the baseline of its kind and profile
+    (`pincex runs pin ID`).
     """
     with _failures():
         items = store.list_runs(kind=kind, label=label, limit=limit)
         pinned = set(store.baselines().values()) if items else set()
     if as_json:
-        _echo_json({"runs": [_listing_dict(i, i.id in pinned) for i in items]})
+        _echo_json({"runs": [listing_dict(i, i.id in pinned) for i in items]})
         return
     if not items:
         click.echo("no runs")
         return
-    rows = [["id", "kind", "label", "status", "pinned", "started (UTC)", "headline", "n", "req/s",
-             "p95 ms", "p99 ms"]]  # fmt: skip
-    for i in items:
-        h = i.headline
-        rows.append(
-            [
-                cut(i.id, limits.MAX_ID_CHARS),
-                cut(i.kind, limits.MAX_ID_CHARS),
-                cut(i.label, limits.MAX_NAME_CHARS),
-                i.status if i.trusted else f"{i.status}!",
-                "pinned" if i.id in pinned else "",
-                i.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                "-" if h is None else cut(h.name, limits.MAX_FIELD_NAME_CHARS),
-                "-" if h is None else str(h.count),
-                "-" if h is None else f"{h.throughput_per_s:.1f}",
-                "-" if h is None else f"{h.latency.p95_ms:.2f}",
-                "-" if h is None else f"{h.latency.p99_ms:.2f}",
-            ]
-        )
-    click.echo(_table(rows))
-
-
-_NAMES_SHOWN = 100  # series and histogram names listed by `runs show`
-
-
-def _some(names: list[str], most: int = _NAMES_SHOWN) -> str:
-    shown = ", ".join(names[:most])
-    return shown if len(names) <= most else f"{shown}, … {len(names) - most:,} more"
-
-
-def _show_text(run: Run) -> str:
-    run = _bounded(run)
-    lines = [
-        f"run {run.id}",
-        f"  kind {run.kind}  profile {run.profile}  label {run.label}  status {run.status}"
-        f"  trusted {'yes' if run.trusted else 'no'}",
-        f"  target {run.target}",
-        f"  {run.started_at.isoformat()} .. {run.ended_at.isoformat()}",
-        f"  tags {', '.join(run.tags) or '-'}",
-    ]
-    if run.notes:
-        lines.append(f"  notes {run.notes}")
-    lines.extend(f"  warning: {w}" for w in run.warnings[: limits.MAX_WARNINGS])
-    if len(run.warnings) > limits.MAX_WARNINGS:
-        lines.append(f"  … {len(run.warnings) - limits.MAX_WARNINGS:,} more warnings")
-    lines = [_plain(line) for line in lines]
-    if run.summaries:
-        rows = [["name", "count", "errors", "req/s", "view", "mean", "p50", "p90", "p95", "p99",
-                 "p99.9", "max"]]  # fmt: skip
-        for s in run.summaries[: limits.MAX_SUMMARIES]:
-            for view, f in (("latency", s.latency), ("service", s.service)):
-                if f is None:
-                    continue
-                rows.append(
-                    [s.name, str(s.count), str(s.errors), f"{s.throughput_per_s:.1f}", view]
-                    + [f"{v:.3f}" for v in vars(f).values()]
-                )
-        lines.append("")
-        lines.append(_table(rows))
-        if len(run.summaries) > limits.MAX_SUMMARIES:
-            lines.append(f"… {len(run.summaries) - limits.MAX_SUMMARIES:,} more summaries")
-    names = sorted({(p.side, p.series) for p in run.series})
-    if names:
-        lines.append("")
-        lines.append(_plain("series: " + _some([f"{side}/{name}" for side, name in names])))
-    if run.histograms:
-        names_held = [f"{h.name}/{h.view}" for h in run.histograms]
-        lines.append(_plain("histograms: " + _some(names_held)))
-    return "\n".join(lines)
+    click.echo(listing_table(items, pinned))
 
 
 @runs.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run as one JSON object.")
-@click.pass_obj
+@_with_store
 def show(store: RunStore, run_id: str, as_json: bool) -> None:
     """One run: context, summaries (both latency views), series and histograms held."""
     with _failures():
         run = store.get(run_id)
     if as_json:
-        _echo_json(run_to_dict(_bounded(run)))
+        _echo_json(run_to_dict(bounded(run)))
     else:
-        click.echo(_show_text(run))
+        click.echo(show_text(run))
+
+
+def _check_folder(output: Path | None) -> None:
+    """A usage error naming the -o file's folder when it does not exist (nothing is created)."""
+    problem = None if output is None else missing_output_folder(output)
+    if problem is not None:
+        raise UsageFailure(f"-o {output}: {problem}")
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -280,7 +184,6 @@ def _emit(data: bytes, output: Path | None) -> None:
         click.echo(data.decode(), nl=False)
         return
     with _failures():
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
     click.echo(f"wrote {output}", err=True)
 
@@ -309,11 +212,13 @@ def _emit(data: bytes, output: Path | None) -> None:
     help="seed-json only: write the keys found even when an orders or db run is missing "
     "(with a warning; the spec's script reads a missing key as 0).",
 )
-@click.pass_obj
+@_with_store
 def export(
     store: RunStore, run_id: str, fmt: str, output: Path | None, allow_missing: bool
 ) -> None:
     """Export a run as JSON (importable), CSV, Parquet or the spec's results JSON.
+
+    The -o file's folder must exist (it is not created).
 
     seed-json needs an orders run and a db run with the run's label (the run itself or the
     latest of the other kind); without one it fails, naming the missing keys, unless
@@ -321,6 +226,7 @@ def export(
     """
     if allow_missing and fmt != "seed-json":
         raise UsageFailure("--allow-missing applies to --format seed-json only")
+    _check_folder(output)
     with _failures():
         if fmt == "parquet":
             paths = write_parquet(store, run_id, output or Path(f"{run_id}.parquet"))
@@ -365,7 +271,7 @@ before the start, bad series points). A locked store spools the run (exit 1).
 
 @runs.command("import", help=_IMPORT_HELP)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.pass_obj
+@_with_new_or_existing_store
 def import_(store: RunStore, file: Path) -> None:
     try:
         run = run_from_file(file, check=True)
@@ -379,11 +285,12 @@ def import_(store: RunStore, file: Path) -> None:
         except InvalidRun as exc:
             raise UsageFailure(f"{file}: {exc}", 2) from None
     click.echo(run.id)
+    click.echo(f"stored in {store.path}", err=True)
 
 
 @runs.command("delete")
 @click.argument("run_id")
-@click.pass_obj
+@_with_store
 def delete(store: RunStore, run_id: str) -> None:
     """Delete a run and everything stored with it."""
     with _failures():
@@ -393,7 +300,7 @@ def delete(store: RunStore, run_id: str) -> None:
 
 @runs.command("pin")
 @click.argument("run_ref", metavar="ID")
-@click.pass_obj
+@_with_store
 def pin(store: RunStore, run_ref: str) -> None:
     """Pin a run as the baseline of its kind and profile (replacing the one pinned before).
 
@@ -409,7 +316,7 @@ def pin(store: RunStore, run_ref: str) -> None:
 
 @runs.command("unpin")
 @click.argument("run_ref", metavar="ID")
-@click.pass_obj
+@_with_store
 def unpin(store: RunStore, run_ref: str) -> None:
     """Remove the pin on a run (ID: an id, a unique 8+ character prefix, or `latest`)."""
     with _failures():

@@ -29,7 +29,7 @@ CASES = [
     (["bench", "orders", "--label", "a\nb"], "is not a name"),
     (["bench", "db", "--url", "sqlite:///x.db", "--tag", "../../etc"], "--tag"),
     (["runs", "export", "some-id", "--format", "xml"], "--format"),
-    (["runs", "show", "no-such-run"], "no run with id"),
+    (["runs", "show", "no-such-run"], "no run store at"),  # the store is not created
     (["runs", "import", "/no/such/file.json"], "file.json"),
 ]
 

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from collectors.store import RunStore
 from planning.slo import load_config
 from tests.dashboard.conftest import FilledStore
 
@@ -62,6 +64,12 @@ def test_overview_lists_latest_runs_and_baselines(
     orders = frame[frame["kind"] == "orders"].iloc[0]
     assert orders["detail"] == f"runs?run={filled_store.v2}"
     assert math.isfinite(orders["p99_ms"]) and orders["throughput_per_s"] > 0
+    # a db run's summaries are query types: its headline is all of them together
+    db = frame[frame["kind"] == "db"].iloc[0]
+    overall = RunStore(filled_store.path).overall_summaries([filled_store.db])[filled_store.db]
+    assert db["headline"] == "all queries"
+    assert db["p99_ms"] == overall.latency.p99_ms
+    assert db["throughput_per_s"] == pytest.approx(overall.throughput_per_s)
     captions = " ".join(c.value for c in at.caption)
     assert "baseline" in captions  # none pinned in the filled store: says how to pin one
     assert "Open regressions" in [h.value for h in at.subheader]

@@ -75,7 +75,7 @@ def test_v1_store_upgrades_without_losing_a_run(tmp_path: Path) -> None:
 
 def test_a_store_from_newer_code_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.duckdb"
-    RunStore(path).list_runs()
+    RunStore(path).create()
     con = duckdb.connect(str(path))
     con.execute("INSERT INTO schema_version VALUES (99, now()::TIMESTAMP)")
     con.close()

@@ -23,6 +23,7 @@ from collectors.store import (
     run_from_json,
     run_to_json,
 )
+from collectors.store import histograms as hg
 from collectors.store.codec import check_run
 from collectors.store.samples import sample_run
 
@@ -141,8 +142,18 @@ def test_list_latest_and_delete(tmp_path: Path) -> None:
     assert [r.started_at for r in listed] == sorted((r.started_at for r in listed), reverse=True)
     assert {r.id for r in store.list_runs(kind="orders", label="v1")} == {old.id, new.id}
     assert len(store.list_runs(limit=2)) == 2
+    orders_head = next(r for r in listed if r.id == old.id).headline
+    assert orders_head == max(old.summaries, key=lambda s: s.count)
+    # a db run's summaries are query types: its headline is all of them together
     head = next(r for r in listed if r.id == db.id).headline
-    assert head is not None and head == max(db.summaries, key=lambda s: s.count)
+    assert head is not None and head.name == "all queries"
+    assert head.count == sum(s.count for s in db.summaries)
+    assert head.errors == sum(s.errors for s in db.summaries)
+    assert head.throughput_per_s == pytest.approx(sum(s.throughput_per_s for s in db.summaries))
+    merged = hg.merge(h.encoded for h in db.histograms if h.view == "latency")
+    expected = hg.percentiles_ms(merged, (50, 99))
+    assert (head.latency.p50_ms, head.latency.p99_ms) == (expected[50.0], expected[99.0])
+    assert head.latency.max_ms == max(s.latency.max_ms for s in db.summaries)
 
     latest = store.latest_by_label("v1", "orders")
     assert latest is not None and latest.id == new.id
@@ -180,11 +191,18 @@ def test_write_many_is_all_or_nothing(tmp_path: Path) -> None:
     assert [r.id for r in store.list_runs()] == [first.id]
 
 
-def test_reading_an_absent_store_creates_an_empty_one(tmp_path: Path) -> None:
+def test_reading_an_absent_store_creates_nothing(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "deep" / "dir" / "runs.duckdb")
+    assert not store.exists()
     assert store.list_runs() == []
+    assert store.baselines() == {}
     with pytest.raises(RunNotFound):
         store.get("nope")
+    with pytest.raises(RunNotFound):
+        store.delete("nope")
+    assert not (tmp_path / "deep").exists()
+    store.create()
+    assert store.exists() and store.list_runs() == []
 
 
 def test_a_password_in_the_target_is_masked_before_it_is_kept(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def test_list_table_and_json(store_path: Path, stored: dict[str, Run]) -> None:
     data = only_json(invoke(store_path, "list", "--kind", "orders", "--label", "v1", "--json"))
     assert [r["id"] for r in data["runs"]] == [stored["orders"].id]
     assert len(only_json(invoke(store_path, "list", "--limit", "2", "--json"))["runs"]) == 2
+    RunStore(store_path.with_name("empty.duckdb")).create()
     empty = invoke(store_path.with_name("empty.duckdb"), "list")
     assert empty.exit_code == 0 and empty.stdout.strip() == "no runs"
 
@@ -91,6 +93,7 @@ def test_export_json_imports_back(store_path: Path, stored: dict[str, Run], tmp_
     other = tmp_path / "other.duckdb"
     result = invoke(other, "import", out)
     assert result.exit_code == 0 and result.stdout.strip() == run.id
+    assert result.stderr.strip() == f"stored in {other}"
     assert RunStore(other).get(run.id) == run
     assert "already stored" in one_error(invoke(other, "import", out))
 
@@ -108,6 +111,7 @@ def test_export_csv_says_it_holds_summaries(store_path: Path, stored: dict[str, 
 def test_export_parquet(store_path: Path, stored: dict[str, Run], tmp_path: Path) -> None:
     run = stored["orders"]
     out = tmp_path / "out" / "orders.parquet"
+    out.parent.mkdir()
     result = invoke(store_path, "export", run.id, "--format", "parquet", "-o", out)
     assert result.exit_code == 0, result.output
     series = out.with_name("orders.series.parquet")
@@ -219,3 +223,88 @@ def test_every_command_has_help(store_path: Path) -> None:
     for command in ([], ["list"], ["show"], ["export"], ["import"], ["delete"]):
         result = CliRunner().invoke(runs, [*command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],
+        ["show", "abc"],
+        ["export", "abc"],
+        ["delete", "abc"],
+        ["pin", "latest"],
+        ["unpin", "latest"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_a_missing_store_is_an_error_naming_it_and_is_not_created(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "new" / "dir" / "x.duckdb"
+    line = one_error(invoke(missing, *command))
+    assert line == f"error: no run store at {missing}"
+    assert not (tmp_path / "new").exists()
+
+
+def test_store_is_accepted_after_the_subcommand_too(
+    store_path: Path, stored: dict[str, Run], tmp_path: Path
+) -> None:
+    after = CliRunner().invoke(runs, ["list", "--json", "--store", str(store_path)])
+    before = invoke(store_path, "list", "--json")
+    assert only_json(after) == only_json(before)
+    assert len(only_json(after)["runs"]) == len(stored)
+    run = stored["orders"]
+    shown = CliRunner().invoke(runs, ["show", run.id, "--store", str(store_path)])
+    assert shown.exit_code == 0 and run.id in shown.stdout
+    same = invoke(store_path, "list", "--store", str(store_path.parent / "." / store_path.name))
+    assert same.exit_code == 0, same.output
+    twice = invoke(store_path, "list", "--store", str(tmp_path / "other.duckdb"))
+    assert "--store given twice" in one_error(twice)
+
+
+def test_export_to_a_missing_folder_is_an_error_naming_it(
+    store_path: Path, stored: dict[str, Run], tmp_path: Path
+) -> None:
+    run = stored["orders"]
+    for fmt in ("json", "parquet"):
+        out = tmp_path / "missing" / "dir" / f"f.{fmt}"
+        line = one_error(invoke(store_path, "export", run.id, "--format", fmt, "-o", out))
+        assert f"the folder {out.parent} does not exist" in line
+    assert not (tmp_path / "missing").exists()
+
+
+def _status_of(table: str, run_id: str) -> str:
+    header, *rows = table.splitlines()
+    start, end = header.index("status"), header.index("pinned")
+    row = next(r for r in rows if r.startswith(run_id))
+    return row[start:end].strip()
+
+
+def test_list_says_untrusted(store_path: Path) -> None:
+    store = RunStore(store_path)
+    trusted = sample_run(seed=1)
+    untrusted = replace(sample_run(seed=2), trusted=False)
+    cut_short = replace(sample_run(seed=3, status="partial"), trusted=False)
+    for run in (trusted, untrusted, cut_short):
+        store.write(run)
+    table = invoke(store_path, "list")
+    assert table.exit_code == 0
+    assert _status_of(table.stdout, trusted.id) == "complete"
+    assert _status_of(table.stdout, untrusted.id) == "untrusted"
+    assert _status_of(table.stdout, cut_short.id) == "partial, untrusted"
+    assert "!" not in table.stdout
+
+
+def test_a_db_runs_headline_is_every_query_together(
+    store_path: Path, stored: dict[str, Run]
+) -> None:
+    db = stored["db"]
+    total = sum(s.count for s in db.summaries)
+    listed = only_json(invoke(store_path, "list", "--kind", "db", "--json"))["runs"]
+    assert listed[0]["headline"]["name"] == "all queries"
+    assert listed[0]["headline"]["count"] == total
+    table = invoke(store_path, "list", "--kind", "db").stdout
+    assert "all queries" in table and str(total) in table
+    shown = invoke(store_path, "show", db.id).stdout
+    rows = [line for line in shown.splitlines() if line.startswith(("all queries", "select book"))]
+    assert rows[0].startswith("all queries") and f" {total} " in rows[0]
