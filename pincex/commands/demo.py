@@ -23,6 +23,7 @@ import orjson
 
 from collectors.settings import get_settings
 from common.errors import UsageFailure, one_line
+from common.paths import STORE_DEFAULT_HELP
 from common.ports import free_port
 from common.redact import mask_url
 from pincex.commands.dashboard import DashboardServer, start_dashboard, wait_for_signal
@@ -193,7 +194,7 @@ def _run_step(step: Step, index: int, total: int, env: dict[str, str]) -> None:
     "--store",
     "store_path",
     default=None,
-    help="run store file (default PINCEX_STORE_PATH or data/pincex.duckdb)",
+    help=f"run store file ({STORE_DEFAULT_HELP})",
 )
 def demo(
     port: int,

@@ -11,6 +11,7 @@ import click
 import orjson
 
 from common.errors import UsageFailure
+from common.paths import STORE_DEFAULT_HELP
 from pincex.sources import run_source, source_failures
 from planning.capacity import (
     CapacityConfig,
@@ -206,7 +207,7 @@ def _load_config(path: Path | None) -> CapacityConfig:
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PATH",
-    help="With --from-runs: the run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+    help=f"With --from-runs: the run store ({STORE_DEFAULT_HELP}).",
 )
 @click.option(
     "--method",

@@ -9,6 +9,7 @@ import click
 import orjson
 
 from common.errors import UsageFailure
+from common.paths import STORE_DEFAULT_HELP
 from pincex.sources import run_source, source_failures
 from planning.regress.check import ResultsError, check_regression, load_results
 from planning.regress.directions import DirectionError
@@ -92,7 +93,7 @@ def check(baseline_file: Path, current_results: Path, threshold: float, as_json:
 @click.option(
     "--from-store",
     is_flag=True,
-    help="Like --store with the default store (PINCEX_STORE_PATH or data/pincex.duckdb).",
+    help=f"Like --store with the default store ({STORE_DEFAULT_HELP}).",
 )
 @click.option("--kind", metavar="K", help="With a store: only runs of this kind (orders, db...).")
 @click.option("--label", metavar="L", help="With a store: only runs of this version label.")

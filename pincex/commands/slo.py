@@ -10,6 +10,7 @@ import click
 import orjson
 
 from common.errors import UsageFailure
+from common.paths import STORE_DEFAULT_HELP
 from pincex.sources import run_source, source_failures
 from planning.diagnose import Diagnosis, examine
 from planning.slo import (
@@ -83,7 +84,7 @@ def slo() -> None:
     "store_path",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PATH",
-    help="With --run: the run store (default PINCEX_STORE_PATH or data/pincex.duckdb).",
+    help=f"With --run: the run store ({STORE_DEFAULT_HELP}).",
 )
 @click.option(
     "--profile",
