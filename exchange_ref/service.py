@@ -21,7 +21,6 @@ from time import perf_counter
 from typing import Any
 
 from common.redact import redact
-from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.wire import ParsedOrder, WireError, clip, parse_order
 from exchange_ref.engine.errors import EngineError, NotOrderOwner, OrderNotFound
 from exchange_ref.engine.exchange import Cancellation, Exchange, OpenOrder, Placement
@@ -35,6 +34,7 @@ from exchange_ref.engine.types import (
     TimeInForce,
     atoms_to_str,
 )
+from exchange_ref.feed.hub import MarketDataHub
 from exchange_ref.keys import MAX_KEY_LENGTH, key_digest, new_api_key, same_key
 from exchange_ref.metrics import ExchangeMetrics
 from exchange_ref.settings import ExchangeSettings

@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
 
-__all__ = ["MIN_ADMIN_KEY", "ExchangeSettings", "get_settings"]
+__all__ = ["MIN_ADMIN_KEY", "ExchangeSettings", "InvalidSettings", "build_settings", "get_settings"]
 
 MIN_ADMIN_KEY = 16
 
@@ -23,6 +23,8 @@ class ExchangeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///data/exchange.db"
+    # SQLite: create the database file's directory when it is missing (else refuse to start).
+    create_dirs: bool = True
     symbols: list[str] = Field(default_factory=lambda: ["BTCUSD", "ETHUSD"])
     admin_key: str = Field(default="", description="admin API key; generated at start when empty")
     api_key_header: str = "X-API-Key"
@@ -97,3 +99,20 @@ class ExchangeSettings(BaseSettings):
 @lru_cache
 def get_settings() -> ExchangeSettings:
     return ExchangeSettings()
+
+
+class InvalidSettings(ValueError):
+    """A setting with a value the exchange cannot take; the message is one line."""
+
+
+def build_settings(**overrides: object) -> ExchangeSettings:
+    """The settings from `PINCEX_*` variables with `overrides` on top (None: not given).
+
+    Raises `InvalidSettings` naming the first bad setting."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return ExchangeSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise InvalidSettings(f"invalid setting {where}: {first['msg']}") from None

@@ -16,13 +16,13 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from exchange_ref.api.fastpath import OrderFastPath
-from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.middleware import ObservedApp
 from exchange_ref.api.responses import engine_error_status, error_response
 from exchange_ref.api.routes import router
 from exchange_ref.api.wire import WireError
 from exchange_ref.api.ws import websocket_session
 from exchange_ref.engine.errors import EngineError
+from exchange_ref.feed.hub import MarketDataHub
 from exchange_ref.metrics import ExchangeMetrics, monitor_event_loop_lag
 from exchange_ref.service import ExchangeService
 from exchange_ref.settings import ExchangeSettings
@@ -59,6 +59,7 @@ def create_app(
             settings.database_url,
             pool_size=settings.db_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,
+            create_dirs=settings.create_dirs,
             on_query=lambda name, seconds: metrics.db_query.labels(name).observe(seconds),
         )
         metrics.set_pool_status_source("exchange", store.pool_status)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from exchange_ref.echo import clip
 from exchange_ref.engine.types import OrderType, Side, SymbolSpec, TimeInForce
 
 __all__ = [
@@ -49,13 +50,6 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,
 # Far enough past any tick or lot count to refuse before dividing (2**62 lots of 1e-8 is
 # about 4.6e10; 1e30 is refused whatever the step).
 _MAX_ADJUSTED = 30
-_ECHO = 64
-
-
-def clip(value: object, limit: int = _ECHO) -> str:
-    """`repr(value)`, cut to `limit` characters: error messages never echo input at length."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 class WireError(Exception):

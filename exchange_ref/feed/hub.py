@@ -50,7 +50,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from exchange_ref.api.wire import clip
+from exchange_ref.echo import clip
 from exchange_ref.metrics import ExchangeMetrics
 
 __all__ = [
