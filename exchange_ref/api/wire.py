@@ -16,7 +16,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from exchange_ref.echo import clip
-from exchange_ref.engine.types import OrderType, Side, SymbolSpec, TimeInForce
+from exchange_ref.engine.types import (
+    SIDE_BY_NAME,
+    TIF_BY_NAME,
+    TYPE_BY_NAME,
+    OrderType,
+    Side,
+    SymbolSpec,
+    TimeInForce,
+)
 
 __all__ = [
     "MAX_BODY",
@@ -31,9 +39,6 @@ __all__ = [
     "parse_order",
 ]
 
-_SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
-_TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
-_TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 _KNOWN_FIELDS = frozenset(
     {"symbol", "side", "type", "timeInForce", "quantity", "price", "clientOrderId"}
 )
@@ -172,9 +177,9 @@ def parse_order(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:
         raise WireError(
             "UNKNOWN_SYMBOL", f"unknown symbol {clip(symbol)}; known: {', '.join(specs)}"
         )
-    side = _enum(item, "side", _SIDES, None)
-    type_ = _enum(item, "type", _TYPES, OrderType.LIMIT)
-    tif = _enum(item, "timeInForce", _TIFS, TimeInForce.GTC)
+    side = _enum(item, "side", SIDE_BY_NAME, None)
+    type_ = _enum(item, "type", TYPE_BY_NAME, OrderType.LIMIT)
+    tif = _enum(item, "timeInForce", TIF_BY_NAME, TimeInForce.GTC)
 
     raw_qty = item.get("quantity")
     if raw_qty is None:
