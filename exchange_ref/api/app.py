@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from typing import cast
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -15,16 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from exchange_ref.api.errors import REFUSALS, refusal
+from exchange_ref.api.errors import REFUSALS, Refusal, refusal
 from exchange_ref.api.fastpath import OrderFastPath
 from exchange_ref.api.middleware import ObservedApp
 from exchange_ref.api.responses import JSONBytes, error_response
 from exchange_ref.api.routes import router
 from exchange_ref.api.views import WireViews
-from exchange_ref.api.wire import WireError
 from exchange_ref.api.ws import websocket_session
-from exchange_ref.engine.errors import EngineError
-from exchange_ref.errors import Unavailable
 from exchange_ref.feed.hub import MarketDataHub
 from exchange_ref.metrics import ChildCache, ExchangeMetrics, monitor_event_loop_lag
 from exchange_ref.service import ExchangeService
@@ -119,8 +117,7 @@ def create_app(
         await websocket_session(websocket, service.hub)
 
     async def _refused(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, WireError | EngineError | Unavailable)
-        status, body = refusal(exc)
+        status, body = refusal(cast(Refusal, exc))  # registered for REFUSALS only
         return JSONBytes(body, status_code=status)
 
     for kind in REFUSALS:

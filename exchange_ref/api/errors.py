@@ -12,8 +12,9 @@ from exchange_ref.api.wire import WireError
 from exchange_ref.engine.errors import EngineError, NotOrderOwner, OrderNotFound
 from exchange_ref.errors import Unavailable
 
-__all__ = ["REFUSALS", "refusal", "refusal_status"]
+__all__ = ["REFUSALS", "Refusal", "refusal", "refusal_status"]
 
+Refusal = WireError | EngineError | Unavailable
 REFUSALS = (WireError, EngineError, Unavailable)
 
 
@@ -30,6 +31,6 @@ def refusal_status(exc: Exception) -> int:
     return 400
 
 
-def refusal(exc: WireError | EngineError | Unavailable) -> tuple[int, dict[str, str]]:
+def refusal(exc: Refusal) -> tuple[int, dict[str, str]]:
     """The status and `{"code", "message"}` body answering a refusal."""
     return refusal_status(exc), {"code": exc.code, "message": exc.message}
