@@ -367,6 +367,10 @@ class ExchangeService:
         """The book's update id: it changes whenever the book does."""
         return self.exchange.books[symbol].seq
 
+    def ticker_stamp(self, symbol: str) -> int:
+        """A number that changes whenever the symbol's ticker may have (its book or trades)."""
+        return self.exchange.books[symbol].seq * 1_000_003 + self.tickers[symbol].trades
+
     def ticker_view(self, symbol: str, now_us: int) -> TickerView:
         book = self.exchange.books[symbol]
         t = self.tickers[symbol]

@@ -126,7 +126,7 @@ class WireViews:
         """`GET /api/v1/market/ticker`: rebuilt only when the book or the trades changed."""
         spec = service.spec_of(symbol)
         key = (spec.symbol, "ticker", 0)
-        stamp = service.book_seq(spec.symbol) * 1_000_003 + service.tickers[spec.symbol].trades
+        stamp = service.ticker_stamp(spec.symbol)
         cached = self._cache.get(key)
         if cached is not None and cached[0] == stamp:
             self._cache_requests("ticker", "hit").inc()
