@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
 
@@ -25,7 +26,8 @@ class ExchangeSettings(BaseSettings):
     database_url: str = "sqlite:///data/exchange.db"
     # SQLite: create the database file's directory when it is missing (else refuse to start).
     create_dirs: bool = True
-    symbols: list[str] = Field(default_factory=lambda: ["BTCUSD", "ETHUSD"])
+    # PINCEX_SYMBOLS=BTCUSD,ETHUSD (a JSON list is taken too)
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["BTCUSD", "ETHUSD"])
     admin_key: str = Field(default="", description="admin API key; generated at start when empty")
     api_key_header: str = "X-API-Key"
     # Group commit: the writer commits what is pending at most this often.
@@ -80,8 +82,16 @@ class ExchangeSettings(BaseSettings):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("symbols: not a JSON list; use BTCUSD,ETHUSD") from None
         if isinstance(value, str):
-            value = [part.strip().upper() for part in value.split(",") if part.strip()]
+            value = value.split(",")
+        if isinstance(value, list):
+            value = [p.strip().upper() if isinstance(p, str) else p for p in value]
+            value = [p for p in value if p != ""]
         return value
 
     @field_validator("symbols")
@@ -116,3 +126,5 @@ def build_settings(**overrides: object) -> ExchangeSettings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise InvalidSettings(f"invalid setting {where}: {first['msg']}") from None
+    except SettingsError as exc:  # a PINCEX_* variable that cannot be read at all
+        raise InvalidSettings(f"invalid setting: {exc}") from None

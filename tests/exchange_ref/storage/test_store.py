@@ -88,6 +88,17 @@ def test_sqlite_relative_path_creates_parent(tmp_path: Path, monkeypatch: pytest
         store.close()
 
 
+def test_sqlite_missing_directory_is_refused_unless_created(tmp_path: Path) -> None:
+    from exchange_ref.storage import MissingDirectory
+
+    missing = tmp_path / "missing" / "dir"
+    with pytest.raises(MissingDirectory, match=str(missing)):
+        Store(f"sqlite:///{missing / 'x.db'}", create_dirs=False)
+    assert not missing.exists()
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}", create_dirs=False)  # it exists: fine
+    store.close()
+
+
 def test_sqlite_settings(sqlite_store: Store) -> None:
     with sqlite_store._connection() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
