@@ -125,35 +125,45 @@ class WireViews:
     def ticker(self, service: ExchangeService, symbol: str) -> dict[str, Any]:
         """`GET /api/v1/market/ticker`: rebuilt only when the book or the trades changed."""
         spec = service.spec_of(symbol)
-        key = (spec.symbol, "ticker", 0)
-        stamp = service.ticker_stamp(spec.symbol)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == stamp:
-            self._cache_requests("ticker", "hit").inc()
-            return cached[1]
-        self._cache_requests("ticker", "miss").inc()
-        data = self.ticker_event(service.ticker_view(spec.symbol, service.clock_us()))
-        self._cache[key] = (stamp, data)
-        return data
+        return self._view(
+            "ticker",
+            (spec.symbol, "ticker", 0),
+            service.ticker_stamp(spec.symbol),
+            lambda: self.ticker_event(service.ticker_view(spec.symbol, service.clock_us())),
+        )
 
     def orderbook(self, service: ExchangeService, symbol: str, depth: int) -> dict[str, Any]:
         """`GET /api/v1/market/orderbook`: rebuilt only when the book changed."""
         spec = service.spec_of(symbol)
+
+        def build() -> dict[str, Any]:
+            seq, bids, asks = service.depth(spec.symbol, depth)
+            return {
+                "symbol": spec.symbol,
+                "lastUpdateId": seq,
+                "bids": [[spec.price_str(p), spec.qty_str(q)] for p, q in bids],
+                "asks": [[spec.price_str(p), spec.qty_str(q)] for p, q in asks],
+            }
+
         key = (spec.symbol, "depth", depth)
-        seq = service.book_seq(spec.symbol)
+        return self._view("orderbook", key, service.book_seq(spec.symbol), build)
+
+    def _view(
+        self,
+        kind: str,
+        key: tuple[str, str, int],
+        stamp: int,
+        build: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The view cached under `key` while its `stamp` holds, else `build()` (counted in
+        `cache_requests{kind}` as a hit or a miss)."""
         cached = self._cache.get(key)
-        if cached is not None and cached[0] == seq:
-            self._cache_requests("orderbook", "hit").inc()
+        if cached is not None and cached[0] == stamp:
+            self._cache_requests(kind, "hit").inc()
             return cached[1]
-        self._cache_requests("orderbook", "miss").inc()
-        seq, bids, asks = service.depth(spec.symbol, depth)
-        data = {
-            "symbol": spec.symbol,
-            "lastUpdateId": seq,
-            "bids": [[spec.price_str(p), spec.qty_str(q)] for p, q in bids],
-            "asks": [[spec.price_str(p), spec.qty_str(q)] for p, q in asks],
-        }
-        self._cache[key] = (seq, data)
+        self._cache_requests(kind, "miss").inc()
+        data = build()
+        self._cache[key] = (stamp, data)
         return data
 
     # ------------------------------------------------------------------ market data (FeedFormat)
