@@ -36,6 +36,7 @@ __all__ = [
     "BROADCAST_LATENCY_BUCKETS",
     "ORDER_PROCESSING_BUCKETS",
     "POOL_STATES",
+    "ChildCache",
     "ExchangeMetrics",
     "monitor_event_loop_lag",
     "observe_many",
@@ -366,6 +367,27 @@ class ExchangeMetrics:
             for state in POOL_STATES:
                 if state in status:
                     self.db_connections.labels(pool, state).set(status[state])
+
+
+class ChildCache:
+    """`metric.labels(*values)`, memoised: resolving a child costs more than using it.
+
+        processed = ChildCache(metrics.orders_processed)
+        processed("BTCUSD", "BUY", "FILLED").inc()
+
+    Children stay valid across `ExchangeMetrics.reset` (it zeroes them in place)."""
+
+    __slots__ = ("_children", "_labels")
+
+    def __init__(self, metric: Any) -> None:
+        self._labels = metric.labels
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._labels(*values)
+        return child
 
 
 def observe_many(child: Any, value: float, count: int) -> None:

@@ -40,11 +40,16 @@ class ExchangeServer(uvicorn.Server):
     """
 
     def __init__(
-        self, config: GuardedConfig, app: ExchangeApp, port_file: str | None = None
+        self,
+        config: GuardedConfig,
+        app: ExchangeApp,
+        port_file: str | None = None,
+        on_ready: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(config)
         self.exchange_app = app
         self.port_file = port_file
+        self.on_ready = on_ready
         self.guard = config.guard
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -56,6 +61,8 @@ class ExchangeServer(uvicorn.Server):
             with open(tmp, "w") as fh:
                 fh.write(f"{self.bound_port}\n")
             os.replace(tmp, self.port_file)
+        if self.on_ready is not None and self.started:
+            self.on_ready(self.bound_port)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
@@ -108,15 +115,19 @@ def _config(app: ExchangeApp, settings: ExchangeSettings, log_level: str) -> Gua
 
 
 def serve(
-    settings: ExchangeSettings, log_level: str = "info", port_file: str | None = None
+    settings: ExchangeSettings,
+    log_level: str = "info",
+    port_file: str | None = None,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM: then stop accepting, drain, flush writes and exit.
 
-    With `port_file`, the bound port is written there once the exchange is ready (for port 0).
+    Once the exchange is ready, the bound port (the real one with port 0) is written to
+    `port_file` and passed to `on_ready`, when given.
     """
     raise_fd_limit(_OPEN_FILES)  # market data clients: one socket each
     app = create_app(settings)
-    server = ExchangeServer(_config(app, settings, log_level), app, port_file)
+    server = ExchangeServer(_config(app, settings, log_level), app, port_file, on_ready)
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; a
     # drained, flushed exchange should exit 0 (a rolling update counts on it), so the
     # handlers it restores afterwards do nothing.

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
 
-__all__ = ["MIN_ADMIN_KEY", "ExchangeSettings", "get_settings"]
+__all__ = ["MIN_ADMIN_KEY", "ExchangeSettings", "InvalidSettings", "build_settings", "get_settings"]
 
 MIN_ADMIN_KEY = 16
 
@@ -23,7 +24,10 @@ class ExchangeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     database_url: str = "sqlite:///data/exchange.db"
-    symbols: list[str] = Field(default_factory=lambda: ["BTCUSD", "ETHUSD"])
+    # SQLite: create the database file's directory when it is missing (else refuse to start).
+    create_dirs: bool = True
+    # PINCEX_SYMBOLS=BTCUSD,ETHUSD (a JSON list is taken too)
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["BTCUSD", "ETHUSD"])
     admin_key: str = Field(default="", description="admin API key; generated at start when empty")
     api_key_header: str = "X-API-Key"
     # Group commit: the writer commits what is pending at most this often.
@@ -78,8 +82,16 @@ class ExchangeSettings(BaseSettings):
     @field_validator("symbols", mode="before")
     @classmethod
     def _split_symbols(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError("symbols: not a JSON list; use BTCUSD,ETHUSD") from None
         if isinstance(value, str):
-            value = [part.strip().upper() for part in value.split(",") if part.strip()]
+            value = value.split(",")
+        if isinstance(value, list):
+            value = [p.strip().upper() if isinstance(p, str) else p for p in value]
+            value = [p for p in value if p != ""]
         return value
 
     @field_validator("symbols")
@@ -97,3 +109,22 @@ class ExchangeSettings(BaseSettings):
 @lru_cache
 def get_settings() -> ExchangeSettings:
     return ExchangeSettings()
+
+
+class InvalidSettings(ValueError):
+    """A setting with a value the exchange cannot take; the message is one line."""
+
+
+def build_settings(**overrides: object) -> ExchangeSettings:
+    """The settings from `PINCEX_*` variables with `overrides` on top (None: not given).
+
+    Raises `InvalidSettings` naming the first bad setting."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return ExchangeSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise InvalidSettings(f"invalid setting {where}: {first['msg']}") from None
+    except SettingsError as exc:  # a PINCEX_* variable that cannot be read at all
+        raise InvalidSettings(f"invalid setting: {exc}") from None

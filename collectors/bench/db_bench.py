@@ -291,7 +291,7 @@ _Plan = Callable[[random.Random], tuple[str, tuple[Any, ...]]]
 
 
 def _plans(store: Store, info: SeedInfo) -> dict[str, _Plan]:
-    sql = store._sql  # the Store's own statements: the benchmark runs what the exchange runs
+    sql = store.statements  # the Store's own statements: the benchmark runs what the exchange runs
     keys: list[Any] = info.user_ids if store.is_postgres else [u.hex for u in info.user_ids]
     symbols = info.symbols
     hour_ago, day_ago = info.now_us - _HOUR_US, info.now_us - _DAY_US

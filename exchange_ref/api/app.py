@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from typing import cast
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
@@ -15,15 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from exchange_ref.api.errors import REFUSALS, Refusal, refusal
 from exchange_ref.api.fastpath import OrderFastPath
-from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.middleware import ObservedApp
-from exchange_ref.api.responses import engine_error_status, error_response
+from exchange_ref.api.responses import JSONBytes, error_response
 from exchange_ref.api.routes import router
-from exchange_ref.api.wire import WireError
+from exchange_ref.api.views import WireViews
 from exchange_ref.api.ws import websocket_session
-from exchange_ref.engine.errors import EngineError
-from exchange_ref.metrics import ExchangeMetrics, monitor_event_loop_lag
+from exchange_ref.feed.hub import MarketDataHub
+from exchange_ref.metrics import ChildCache, ExchangeMetrics, monitor_event_loop_lag
 from exchange_ref.service import ExchangeService
 from exchange_ref.settings import ExchangeSettings
 from exchange_ref.storage.committer import Committer
@@ -59,6 +60,7 @@ def create_app(
             settings.database_url,
             pool_size=settings.db_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,
+            create_dirs=settings.create_dirs,
             on_query=lambda name, seconds: metrics.db_query.labels(name).observe(seconds),
         )
         metrics.set_pool_status_source("exchange", store.pool_status)
@@ -71,6 +73,9 @@ def create_app(
         committer = Committer(store, settings.commit_interval_ms, on_commit=on_commit)
         hub = MarketDataHub(metrics, list(settings.symbols), queue_size=settings.ws_queue_size)
         service = ExchangeService(settings, store, committer, metrics, hub)
+        views = WireViews(service.specs, ChildCache(metrics.cache_requests))
+        service.feed = views
+        app.state.views = views
         app.state.service = service
         lag_task = asyncio.create_task(monitor_event_loop_lag(metrics))
         try:
@@ -83,7 +88,7 @@ def create_app(
                 gc.set_threshold(settings.gc_young_threshold, 20, 20)
             log.info(
                 "exchange ready: %d users, %d open orders",
-                len(service.users_by_digest),
+                len(service.users),
                 len(service.exchange.open),
             )
             yield
@@ -111,13 +116,12 @@ def create_app(
             return
         await websocket_session(websocket, service.hub)
 
-    @app.exception_handler(WireError)
-    async def _wire_error(_: Request, exc: WireError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+    async def _refused(_: Request, exc: Exception) -> Response:
+        status, body = refusal(cast(Refusal, exc))  # registered for REFUSALS only
+        return JSONBytes(body, status_code=status)
 
-    @app.exception_handler(EngineError)
-    async def _engine_error(_: Request, exc: EngineError) -> Response:
-        return error_response(engine_error_status(exc), exc.code, exc.message)
+    for kind in REFUSALS:
+        app.add_exception_handler(kind, _refused)
 
     @app.exception_handler(ClientDisconnect)
     async def _disconnected(_: Request, exc: ClientDisconnect) -> Response:
@@ -140,7 +144,7 @@ def create_app(
         service: ExchangeService | None = getattr(app.state, "service", None)
         return service.overloaded() if service is not None else None
 
-    fast = OrderFastPath(lambda: getattr(app.state, "service", None), settings.api_key_header)
+    fast = OrderFastPath(app.state, settings.api_key_header)
     wrapped = ExchangeApp(
         app,
         metrics,

@@ -15,10 +15,9 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from exchange_ref.api import orders
-from exchange_ref.api.responses import engine_error_status
+from exchange_ref.api.auth import authenticate, running
+from exchange_ref.api.errors import REFUSALS, refusal
 from exchange_ref.api.wire import MAX_BODY, WireError
-from exchange_ref.engine.errors import EngineError
-from exchange_ref.service import ExchangeService
 
 __all__ = ["FAST_ROUTES", "OrderFastPath"]
 
@@ -30,10 +29,11 @@ _JSON = [(b"content-type", b"application/json")]
 
 
 class OrderFastPath:
-    """Serves the two order routes; `service()` returns the running service or None."""
+    """Serves the two order routes; `state` is the app's state, holding the running `service`
+    (once started) and the wire `views`."""
 
-    def __init__(self, service: Callable[[], ExchangeService | None], key_header: str) -> None:
-        self.service = service
+    def __init__(self, state: Any, key_header: str) -> None:
+        self.state = state
         self.key_header = key_header.lower().encode("latin-1")
 
     def handles(self, scope: Scope) -> bool:
@@ -61,11 +61,7 @@ class OrderFastPath:
         ok_status: int,
     ) -> tuple[int, Any]:
         try:
-            service = self.service()
-            if service is None or not service.ready:
-                raise WireError(
-                    "NOT_READY", "the exchange is starting; books are being rebuilt", 503
-                )
+            service = running(getattr(self.state, "service", None))
             api_key = content_type = None
             key_header = self.key_header
             for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
@@ -74,19 +70,13 @@ class OrderFastPath:
                         api_key = value.decode("latin-1")
                 elif name == b"content-type" and content_type is None:
                     content_type = value.decode("latin-1")
-            if not api_key:
-                raise WireError("UNAUTHORIZED", "missing X-API-Key header", 401)
-            user = service.authenticate(api_key)
-            if user is None:
-                raise WireError("UNAUTHORIZED", "unknown API key", 401)
+            user = authenticate(service, api_key)
             orders.check_json_type(content_type)
             body = await _read_body(receive)
             arrived = scope.get("pincex.arrived", time.perf_counter())
-            return ok_status, await place(service, user, body, arrived)
-        except WireError as exc:
-            return exc.status, {"code": exc.code, "message": exc.message}
-        except EngineError as exc:
-            return engine_error_status(exc), {"code": exc.code, "message": exc.message}
+            return ok_status, await place(service, self.state.views, user, body, arrived)
+        except REFUSALS as exc:
+            return refusal(exc)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -4,13 +4,13 @@ and load shedding."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange_ref.api.responses import error_response
 from exchange_ref.api.wire import MAX_BODY, WireError
-from exchange_ref.metrics import ExchangeMetrics
+from exchange_ref.metrics import ChildCache, ExchangeMetrics
 
 __all__ = ["BodyTooLarge", "ObservedApp"]
 
@@ -68,6 +68,11 @@ class ObservedApp:
         self.inflight = 0
         self.fast = fast  # an OrderFastPath, or None to route everything through the app
         self.max_body = max_body
+        self._requests = ChildCache(metrics.http_requests)  # (method, route, status)
+        self._duration = ChildCache(metrics.http_duration)  # (method, route)
+        self._request_bytes = ChildCache(metrics.http_request_bytes)
+        self._response_bytes = ChildCache(metrics.http_response_bytes)
+        self._shed = ChildCache(metrics.load_shed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,7 +84,7 @@ class ObservedApp:
         declared = _declared_body(scope["headers"])
         max_body = self.max_body
         if declared > max_body:
-            metrics.http_requests.labels(method, "too_large", "413").inc()
+            self._requests(method, "too_large", "413").inc()
             response = error_response(
                 413,
                 "BODY_TOO_LARGE",
@@ -91,8 +96,8 @@ class ObservedApp:
         if not path.startswith(_NOT_SHED):
             reason = "inflight" if self.inflight >= self.max_inflight else self.limits()
             if reason is not None:
-                metrics.load_shed.labels(reason).inc()
-                metrics.http_requests.labels(method, "shed", "503").inc()
+                self._shed(reason).inc()
+                self._requests(method, "shed", "503").inc()
                 response = error_response(
                     503,
                     "OVERLOADED",
@@ -144,8 +149,11 @@ class ObservedApp:
         finally:
             self.inflight -= 1
             metrics.inflight.dec()
-            label = scope.get("pincex.route") or getattr(scope.get("route"), "path", "unmatched")
-            metrics.http_requests.labels(method, label, str(status)).inc()
-            metrics.http_duration.labels(method, label).observe(time.perf_counter() - start)
-            metrics.http_request_bytes.labels(label).inc(received)
-            metrics.http_response_bytes.labels(label).inc(sent)
+            label = cast(
+                str,
+                scope.get("pincex.route") or getattr(scope.get("route"), "path", "unmatched"),
+            )
+            self._requests(method, label, str(status)).inc()
+            self._duration(method, label).observe(time.perf_counter() - start)
+            self._request_bytes(label).inc(received)
+            self._response_bytes(label).inc(sent)

@@ -12,12 +12,15 @@ from typing import Any
 
 import orjson
 
-from exchange_ref.api.wire import MAX_BODY, ParsedOrder, WireError, clip
+from exchange_ref.api.views import WireViews
+from exchange_ref.api.wire import MAX_BODY, ParsedOrder, WireError, clip, parse_order
 from exchange_ref.engine.errors import EngineError
+from exchange_ref.engine.types import SymbolSpec
 from exchange_ref.metrics import observe_many
-from exchange_ref.service import ExchangeService, User
+from exchange_ref.service import ExchangeService
+from exchange_ref.users import User
 
-__all__ = ["check_json_type", "decode_json", "place_batch", "place_single"]
+__all__ = ["check_json_type", "decode_json", "parse", "place_batch", "place_single"]
 
 log = logging.getLogger("pincex.exchange")
 
@@ -48,32 +51,67 @@ def decode_json(body: bytes) -> Any:
         raise WireError("INVALID_JSON", f"malformed JSON: {exc}") from None
 
 
+def parse(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:
+    """Check one order object without acting on it; raise WireError when it is refused.
+
+    Parsing changes nothing, so even a defect in it is answered as a refusal (and logged)
+    rather than as a failed request."""
+    try:
+        return parse_order(item, specs)
+    except WireError:
+        raise
+    except Exception:
+        log.exception("reading an order object failed")
+        raise WireError("INVALID_ORDER", "the order object could not be read") from None
+
+
+def _place(
+    service: ExchangeService, views: WireViews, user: User, parsed: ParsedOrder, now: int
+) -> dict[str, Any]:
+    placement = service.place(
+        user,
+        parsed.spec,
+        parsed.side,
+        parsed.type,
+        parsed.tif,
+        parsed.price,
+        parsed.quantity,
+        now,
+    )
+    return views.order(placement, parsed.client_order_id)
+
+
 def _observe(service: ExchangeService, results: list[dict[str, Any]], start: float) -> None:
-    """One observation per order: from the request's arrival to its acknowledgement."""
+    """Count acknowledged orders in `pincex_orders_processed_total` and observe one processing
+    time per order: from the request's arrival to its acknowledgement."""
     elapsed = time.perf_counter() - start
-    service.count_processed(results)
-    counts: dict[tuple[str, str, str], int] = {}
+    processed: dict[tuple[str, str, str], int] = {}
+    processing: dict[tuple[str, str, str], int] = {}
     for order in results:
+        key = (order["symbol"], order["side"], order["status"])
+        processed[key] = processed.get(key, 0) + 1
         key = (order["symbol"], order["side"], order["type"])
-        counts[key] = counts.get(key, 0) + 1
-    for key, count in counts.items():
-        observe_many(service.processing_histogram(*key), elapsed, count)
+        processing[key] = processing.get(key, 0) + 1
+    for key, count in processed.items():
+        service.processed(*key).inc(count)
+    for key, count in processing.items():
+        observe_many(service.processing(*key), elapsed, count)
 
 
 async def place_single(
-    service: ExchangeService, user: User, body: bytes, arrived: float
+    service: ExchangeService, views: WireViews, user: User, body: bytes, arrived: float
 ) -> dict[str, Any]:
     """Place one order object; return it once committed."""
-    parsed = service.parse(decode_json(body))
+    parsed = parse(decode_json(body), service.specs)
     service.engine_wait(arrived)
-    order = service.place_timed(user, parsed, service.clock_us())
+    order = _place(service, views, user, parsed, service.clock_us())
     await service.durable()
     _observe(service, [order], arrived)
     return order
 
 
 async def place_batch(
-    service: ExchangeService, user: User, body: bytes, arrived: float
+    service: ExchangeService, views: WireViews, user: User, body: bytes, arrived: float
 ) -> dict[str, Any]:
     """Place a JSON array of order objects, each taken or refused on its own.
 
@@ -90,19 +128,18 @@ async def place_batch(
         )
     errors: list[dict[str, Any]] = []
     accepted: list[tuple[int, ParsedOrder]] = []
-    parse = service.parse
+    specs = service.specs
     for index, item in enumerate(items):
         try:
-            accepted.append((index, parse(item)))
+            accepted.append((index, parse(item, specs)))
         except WireError as exc:
             errors.append({"index": index, "code": exc.code, "message": exc.message})
     service.engine_wait(arrived)
     successful: list[dict[str, Any]] = []
     now = service.clock_us()
-    place = service.place_timed
     for position, (index, parsed) in enumerate(accepted):
         try:
-            successful.append(place(user, parsed, now))
+            successful.append(_place(service, views, user, parsed, now))
         except EngineError as exc:
             errors.append({"index": index, "code": exc.code, "message": exc.message})
         except Exception:

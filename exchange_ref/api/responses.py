@@ -7,9 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from exchange_ref.engine.errors import EngineError, NotOrderOwner, OrderNotFound
-
-__all__ = ["JSONBytes", "engine_error_status", "error_response"]
+__all__ = ["JSONBytes", "error_response"]
 
 
 class JSONBytes(Response):
@@ -25,12 +23,3 @@ def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONBytes:
     return JSONBytes({"code": code, "message": message}, status_code=status, headers=headers)
-
-
-def engine_error_status(exc: EngineError) -> int:
-    """The HTTP status of a domain refusal: 404 unknown order, 403 someone else's, else 400."""
-    if isinstance(exc, OrderNotFound):
-        return 404
-    if isinstance(exc, NotOrderOwner):
-        return 403
-    return 400

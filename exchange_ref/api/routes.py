@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.responses import Response
 
 from exchange_ref.api import orders
-from exchange_ref.api.deps import AdminKey, CurrentUser, Service
+from exchange_ref.api.deps import AdminKey, CurrentUser, Service, Views
 from exchange_ref.api.responses import JSONBytes
 from exchange_ref.api.wire import (
     BatchResponse,
@@ -49,11 +49,13 @@ _ORDER_SCHEMA = OrderIn.model_json_schema()
     },
     tags=["orders"],
 )
-async def place_order(request: Request, service: Service, user: CurrentUser) -> Response:
+async def place_order(
+    request: Request, service: Service, views: Views, user: CurrentUser
+) -> Response:
     """Place one order; answered once it is committed."""
     arrived = request.scope.get("pincex.arrived", time.perf_counter())
     orders.check_json_type(request.headers.get("content-type"))
-    order = await orders.place_single(service, user, await request.body(), arrived)
+    order = await orders.place_single(service, views, user, await request.body(), arrived)
     return JSONBytes(order, status_code=201)
 
 
@@ -73,11 +75,14 @@ async def place_order(request: Request, service: Service, user: CurrentUser) -> 
     },
     tags=["orders"],
 )
-async def place_batch(request: Request, service: Service, user: CurrentUser) -> Response:
+async def place_batch(
+    request: Request, service: Service, views: Views, user: CurrentUser
+) -> Response:
     """Place up to 1000 orders; each is taken or refused on its own, all answered once committed."""
     arrived = request.scope.get("pincex.arrived", time.perf_counter())
     orders.check_json_type(request.headers.get("content-type"))
-    return JSONBytes(await orders.place_batch(service, user, await request.body(), arrived))
+    body = await request.body()
+    return JSONBytes(await orders.place_batch(service, views, user, body, arrived))
 
 
 @router.delete(
@@ -86,46 +91,53 @@ async def place_batch(request: Request, service: Service, user: CurrentUser) -> 
     tags=["orders"],
 )
 async def cancel_order(
-    order_id: Annotated[int, Path(ge=1, le=2**63 - 1)], service: Service, user: CurrentUser
+    order_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    service: Service,
+    views: Views,
+    user: CurrentUser,
 ) -> Response:
     """Cancel one of the caller's open orders."""
-    result = service.cancel(user, order_id)
+    cancellation = service.cancel(user, order_id)
     await service.durable()
-    return JSONBytes(result)
+    return JSONBytes(views.cancellation(cancellation))
 
 
 _SymbolQ = Annotated[str, Query(min_length=1, max_length=20, examples=["BTCUSD"])]
 
 
 @router.get("/api/v1/market/ticker", responses={400: {"model": ErrorResponse}}, tags=["market"])
-async def ticker(symbol: _SymbolQ, service: Service) -> Response:
+async def ticker(symbol: _SymbolQ, service: Service, views: Views) -> Response:
     """Last trade, best bid and ask, and 24 h volume of a symbol."""
-    return JSONBytes(service.ticker(symbol))
+    return JSONBytes(views.ticker(service, symbol))
 
 
 @router.get("/api/v1/market/orderbook", responses={400: {"model": ErrorResponse}}, tags=["market"])
 async def orderbook(
-    symbol: _SymbolQ, service: Service, depth: Annotated[int, Query(ge=1, le=1000)] = 50
+    symbol: _SymbolQ,
+    service: Service,
+    views: Views,
+    depth: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
     """Aggregated price levels, best first, with the book's `lastUpdateId` for resync."""
-    return JSONBytes(service.orderbook(symbol, depth))
+    return JSONBytes(views.orderbook(service, symbol, depth))
 
 
 @router.get("/api/v1/account/balance", responses={401: {"model": ErrorResponse}}, tags=["account"])
-async def balance(service: Service, user: CurrentUser) -> Response:
+async def balance(service: Service, views: Views, user: CurrentUser) -> Response:
     """The caller's balances per asset: available, locked by open orders, total."""
-    return JSONBytes({"userId": str(user.id), "balances": service.balances(user)})
+    return JSONBytes({"userId": str(user.id), "balances": views.balances(service.balances(user))})
 
 
 @router.get("/api/v1/account/orders", responses={401: {"model": ErrorResponse}}, tags=["account"])
 async def account_orders(
-    service: Service, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    service: Service,
+    views: Views,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     """The caller's most recent orders, newest first."""
-    import asyncio
-
-    records = await asyncio.to_thread(service.store.orders_for_user, user.id, limit)
-    return JSONBytes({"orders": [service.stored_order_json(r) for r in records]})
+    records = await service.order_history(user, limit)
+    return JSONBytes({"orders": [views.stored_order(r) for r in records]})
 
 
 @router.get("/health/live", tags=["health"], responses={503: {"model": ErrorResponse}})

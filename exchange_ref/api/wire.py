@@ -15,7 +15,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from exchange_ref.engine.types import OrderType, Side, SymbolSpec, TimeInForce
+from exchange_ref.echo import clip
+from exchange_ref.engine.types import (
+    SIDE_BY_NAME,
+    TIF_BY_NAME,
+    TYPE_BY_NAME,
+    OrderType,
+    Side,
+    SymbolSpec,
+    TimeInForce,
+)
 
 __all__ = [
     "MAX_BODY",
@@ -30,9 +39,6 @@ __all__ = [
     "parse_order",
 ]
 
-_SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
-_TYPES = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET}
-_TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 _KNOWN_FIELDS = frozenset(
     {"symbol", "side", "type", "timeInForce", "quantity", "price", "clientOrderId"}
 )
@@ -49,13 +55,6 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,
 # Far enough past any tick or lot count to refuse before dividing (2**62 lots of 1e-8 is
 # about 4.6e10; 1e30 is refused whatever the step).
 _MAX_ADJUSTED = 30
-_ECHO = 64
-
-
-def clip(value: object, limit: int = _ECHO) -> str:
-    """`repr(value)`, cut to `limit` characters: error messages never echo input at length."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 class WireError(Exception):
@@ -178,9 +177,9 @@ def parse_order(item: Any, specs: dict[str, SymbolSpec]) -> ParsedOrder:
         raise WireError(
             "UNKNOWN_SYMBOL", f"unknown symbol {clip(symbol)}; known: {', '.join(specs)}"
         )
-    side = _enum(item, "side", _SIDES, None)
-    type_ = _enum(item, "type", _TYPES, OrderType.LIMIT)
-    tif = _enum(item, "timeInForce", _TIFS, TimeInForce.GTC)
+    side = _enum(item, "side", SIDE_BY_NAME, None)
+    type_ = _enum(item, "type", TYPE_BY_NAME, OrderType.LIMIT)
+    tif = _enum(item, "timeInForce", TIF_BY_NAME, TimeInForce.GTC)
 
     raw_qty = item.get("quantity")
     if raw_qty is None:

@@ -9,7 +9,7 @@ Requests are JSON text frames `{"method": ..., "params": [...], "id": ...}`:
 `{"error":{"code":"<code>","msg":"<message>"},"id":<id or null>}` and the connection stays
 open; codes: `invalid_json`, `invalid_request`, `invalid_id`, `missing_method`,
 `unknown_method`, `invalid_params`, `unknown_stream`, `binary_not_supported`. Replies are queued
-with the client's data frames (see `exchange_ref.api.marketdata`), so they keep their order.
+with the client's data frames (see `exchange_ref.feed.hub`), so they keep their order.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from exchange_ref.api.marketdata import MarketDataHub, Subscriber, UnknownStreamError
+from exchange_ref.feed.hub import MarketDataHub, Subscriber, UnknownStreamError
 
 __all__ = ["RequestError", "handle_request", "websocket_session"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EngineError", "NotOrderOwner", "OrderNotFound", "OrderRejected"]
+__all__ = ["EngineError", "NotOrderOwner", "OrderNotFound", "OrderRejected", "UnknownSymbol"]
 
 
 class EngineError(Exception):
@@ -29,3 +29,9 @@ class OrderNotFound(EngineError):
 
 class NotOrderOwner(EngineError):
     code = "NOT_ORDER_OWNER"
+
+
+class UnknownSymbol(EngineError):
+    """A symbol the exchange does not trade."""
+
+    code = "UNKNOWN_SYMBOL"

@@ -16,6 +16,12 @@ __all__ = [
     "ASSET_DECIMALS",
     "ATOMS_PER_UNIT",
     "DEFAULT_SYMBOLS",
+    "SIDE_BY_NAME",
+    "SIDE_NAMES",
+    "TIF_BY_NAME",
+    "TIF_NAMES",
+    "TYPE_BY_NAME",
+    "TYPE_NAMES",
     "OrderStatus",
     "OrderType",
     "Side",
@@ -47,6 +53,16 @@ class TimeInForce(IntEnum):
     GTC = 0
     IOC = 1
     FOK = 2
+
+
+# The text of each kind, as the wire and the database spell it (a dict lookup is cheaper than
+# the enum's `.name` on the hot path).
+SIDE_NAMES = {Side.BUY: "BUY", Side.SELL: "SELL"}
+TYPE_NAMES = {OrderType.LIMIT: "LIMIT", OrderType.MARKET: "MARKET"}
+TIF_NAMES = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
+SIDE_BY_NAME = {v: k for k, v in SIDE_NAMES.items()}
+TYPE_BY_NAME = {v: k for k, v in TYPE_NAMES.items()}
+TIF_BY_NAME = {v: k for k, v in TIF_NAMES.items()}
 
 
 class OrderStatus(StrEnum):

@@ -27,7 +27,6 @@ from common.paths import STORE_DEFAULT_HELP
 from common.ports import free_port
 from common.redact import mask_url
 from pincex.commands.dashboard import DashboardServer, start_dashboard, wait_for_signal
-from pincex.commands.exchange import DEMO_DEPOSITS, _settings
 
 __all__ = ["RAMP_RATES", "demo"]
 
@@ -208,12 +207,19 @@ def demo(
     """The exchange with demo users on 127.0.0.1, a short ramp of orders runs (500 to 2,500
     orders/s), a market-data run and a database run kept in the run store, then the dashboard
     over them; up until Ctrl-C."""
+    from exchange_ref.seeding import SEED_DEPOSITS
     from exchange_ref.server import ServerThread
     from exchange_ref.service import User
+    from exchange_ref.settings import InvalidSettings, build_settings
 
     began = time.monotonic()
     store = str(Path(store_path or get_settings().store_path).resolve())
-    settings = _settings(port=port, database_url=database_url, symbols="BTCUSD,ETHUSD,SOLUSD")
+    try:
+        settings = build_settings(
+            port=port, database_url=database_url, symbols="BTCUSD,ETHUSD,SOLUSD", create_dirs=True
+        )
+    except InvalidSettings as exc:
+        raise UsageFailure(str(exc)) from None
     if settings.port:
         free_port(settings.host, settings.port)  # the exchange's
     if dashboard_port:
@@ -228,7 +234,7 @@ def demo(
         async def demo_users() -> list[tuple[User, str]]:
             # Only a digest of each key is stored, so a restarted demo cannot show the keys of
             # the users it made before: it makes three more.
-            users = service.create_users(3, DEMO_DEPOSITS, "demo")
+            users = service.create_users(3, SEED_DEPOSITS, "demo")
             await service.durable()
             return users
 

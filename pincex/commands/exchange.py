@@ -1,40 +1,28 @@
 """`pincex exchange ...`: run and seed the reference exchange (`pincex demo` lives in
-`pincex/commands/demo.py` and uses the helpers here)."""
+`pincex/commands/demo.py`)."""
 
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
-from typing import Any
+import secrets
 
 import click
 import orjson
-from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
 from common.errors import UsageFailure
 from common.ports import free_port
 from common.redact import mask_url
-from exchange_ref.settings import ExchangeSettings
+from exchange_ref.settings import ExchangeSettings, InvalidSettings, build_settings
 
-__all__ = ["DEMO_DEPOSITS", "exchange"]
-
-DEMO_DEPOSITS = {
-    "USD": Decimal("10000000"),
-    "BTC": Decimal("1000"),
-    "ETH": Decimal("10000"),
-    "SOL": Decimal("100000"),
-}
+__all__ = ["exchange"]
 
 
-def _settings(**overrides: Any) -> ExchangeSettings:
-    values = {k: v for k, v in overrides.items() if v is not None}
+def _settings_or_fail(**overrides: object) -> ExchangeSettings:
+    """The exchange's settings with `overrides` (None: not given); a bad one is a usage error."""
     try:
-        return ExchangeSettings(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise UsageFailure(f"invalid setting {where}: {first['msg']}") from None
+        return build_settings(**overrides)
+    except InvalidSettings as exc:
+        raise UsageFailure(str(exc)) from None
 
 
 db_option = click.option(
@@ -67,6 +55,12 @@ def exchange() -> None:
     default=None,
     help="write the bound port here once ready (useful with --port 0)",
 )
+@click.option(
+    "--create-dirs",
+    is_flag=True,
+    help="create the SQLite database file's directory when it is missing (without it a "
+    "missing directory is an error)",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -74,63 +68,59 @@ def serve(
     symbols: str | None,
     log_level: str,
     port_file: str | None,
+    create_dirs: bool,
 ) -> None:
-    """Serve the exchange until SIGINT/SIGTERM (then drain, flush and exit 0)."""
+    """Serve the exchange until SIGINT/SIGTERM (then drain, flush and exit 0).
+
+    The admin key (guarding /admin routes) is PINCEX_ADMIN_KEY, at least 16 characters; without
+    it a strong one is generated and printed once on stderr. With --port 0 the exchange takes
+    a free port and prints its real URL once it listens."""
     from exchange_ref.server import serve as run
 
-    settings = _settings(host=host, port=port, database_url=database_url, symbols=symbols)
+    settings = _settings_or_fail(
+        host=host,
+        port=port,
+        database_url=database_url,
+        symbols=symbols,
+        create_dirs=create_dirs,
+    )
     if settings.port:
         free_port(settings.host, settings.port)
     if not settings.admin_key:
-        raise UsageFailure("set PINCEX_ADMIN_KEY: the admin key guards /admin routes")
-    _check_database(settings.database_url)
-    where = f"http://{settings.host}:{settings.port}"
-    click.echo(f"exchange: {where} database {mask_url(settings.database_url)}", err=True)
-    run(settings, log_level, port_file)
+        settings = settings.model_copy(update={"admin_key": secrets.token_urlsafe(24)})
+        click.echo(
+            f"admin key: {settings.admin_key}   (generated; set PINCEX_ADMIN_KEY to choose one)",
+            err=True,
+        )
+    _check_database(settings)
+    database = mask_url(settings.database_url)
+
+    def announce(bound_port: int) -> None:
+        where = f"http://{settings.host}:{bound_port}"
+        click.echo(f"exchange: {where} database {database}", err=True)
+
+    run(settings, log_level, port_file, on_ready=announce)
 
 
-def _check_database(url: str) -> None:
+def _check_database(settings: ExchangeSettings) -> None:
     """Open the database and create (or migrate) its schema before serving, so that a database
     that cannot be used is one clear line rather than a failed server start."""
-    from exchange_ref.storage.store import Store
+    from exchange_ref.storage import MissingDirectory, Store
 
+    url = settings.database_url
     try:
-        store = Store(url, pool_size=1)
+        store = Store(url, pool_size=1, create_dirs=settings.create_dirs)
         try:
             store.create_schema()
         finally:
             store.close()
+    except MissingDirectory as exc:
+        raise UsageFailure(
+            f"cannot use the database {mask_url(url)}: {exc} (pass --create-dirs to create it)"
+        ) from None
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc)
         raise UsageFailure(f"cannot use the database {mask_url(url)}: {reason}") from None
-
-
-async def _seed_offline(
-    settings: ExchangeSettings, count: int, prefix: str
-) -> list[dict[str, str]]:
-    from exchange_ref.api.marketdata import MarketDataHub
-    from exchange_ref.metrics import ExchangeMetrics
-    from exchange_ref.service import ExchangeService
-    from exchange_ref.storage.committer import Committer
-    from exchange_ref.storage.store import Store
-
-    store = Store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    try:
-        metrics = ExchangeMetrics(CollectorRegistry())
-        service = ExchangeService(
-            settings,
-            store,
-            Committer(store),
-            metrics,
-            MarketDataHub(metrics, list(settings.symbols)),
-        )
-        await service.start()
-        users = service.create_users(count, DEMO_DEPOSITS, prefix)
-        await service.durable()
-        await service.stop()
-    finally:
-        store.close()
-    return [{"userId": str(u.id), "name": u.name, "apiKey": key} for u, key in users]
 
 
 @exchange.command("seed-users")
@@ -144,15 +134,17 @@ def seed_users(count: int, database_url: str | None, prefix: str, as_json: bool)
     Run it while the exchange is stopped (a running exchange reads users at start); against a
     running exchange use its `POST /admin/users` route with the admin key.
     """
-    settings = _settings(database_url=database_url)
+    from exchange_ref.seeding import SEED_DEPOSITS, seed_users
+
+    settings = _settings_or_fail(database_url=database_url)
     try:
-        users = asyncio.run(_seed_offline(settings, count, prefix))
+        users = asyncio.run(seed_users(settings, count, prefix))
     except Exception as exc:  # a database that cannot be opened or written
         raise UsageFailure(
             f"cannot seed users in {mask_url(settings.database_url)}: {exc}"
         ) from None
     if as_json:
-        deposits = {k: str(v) for k, v in DEMO_DEPOSITS.items()}
+        deposits = {k: str(v) for k, v in SEED_DEPOSITS.items()}
         click.echo(orjson.dumps({"users": users, "deposits": deposits}).decode())
         return
     for user in users:

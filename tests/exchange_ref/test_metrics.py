@@ -239,3 +239,18 @@ def test_event_loop_lag_monitor_observes_a_blocked_loop(registry, metrics):
 def test_lag_monitor_rejects_a_non_positive_interval(metrics):
     with pytest.raises(ValueError):
         asyncio.run(monitor_event_loop_lag(metrics, interval=0))
+
+
+def test_child_cache_resolves_each_label_set_once_and_survives_a_reset(registry, metrics):
+    from exchange_ref.metrics import ChildCache
+
+    processed = ChildCache(metrics.orders_processed)
+    first = processed("BTCUSD", "BUY", "FILLED")
+    assert processed("BTCUSD", "BUY", "FILLED") is first
+    assert processed("BTCUSD", "SELL", "FILLED") is not first
+    first.inc(2)
+    labels = {"symbol": "BTCUSD", "side": "BUY", "status": "FILLED"}
+    assert registry.get_sample_value("pincex_orders_processed_total", labels) == 2
+    metrics.reset()
+    processed("BTCUSD", "BUY", "FILLED").inc()
+    assert registry.get_sample_value("pincex_orders_processed_total", labels) == 1

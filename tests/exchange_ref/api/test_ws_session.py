@@ -23,8 +23,8 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from exchange_ref.api.marketdata import MarketDataHub
 from exchange_ref.api.ws import websocket_session
+from exchange_ref.feed.hub import MarketDataHub
 from exchange_ref.metrics import ExchangeMetrics
 
 pytestmark = pytest.mark.anyio

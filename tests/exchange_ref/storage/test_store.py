@@ -88,6 +88,17 @@ def test_sqlite_relative_path_creates_parent(tmp_path: Path, monkeypatch: pytest
         store.close()
 
 
+def test_sqlite_missing_directory_is_refused_unless_created(tmp_path: Path) -> None:
+    from exchange_ref.storage import MissingDirectory
+
+    missing = tmp_path / "missing" / "dir"
+    with pytest.raises(MissingDirectory, match=str(missing)):
+        Store(f"sqlite:///{missing / 'x.db'}", create_dirs=False)
+    assert not missing.exists()
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}", create_dirs=False)  # it exists: fine
+    store.close()
+
+
 def test_sqlite_settings(sqlite_store: Store) -> None:
     with sqlite_store._connection() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -450,7 +461,7 @@ def test_postgres_indexes_built_concurrently(pg_store: Store) -> None:
 def test_postgres_queries_can_use_the_indexes(pg_store: Store) -> None:
     with pg_store._connection() as conn:
         conn.execute("SET enable_seqscan = off")
-        sql = pg_store._sql
+        sql = pg_store.statements
 
         def plan(query: str, params: tuple[object, ...]) -> str:
             rows = conn.execute("EXPLAIN " + query, params).fetchall()
@@ -467,7 +478,7 @@ def test_postgres_queries_can_use_the_indexes(pg_store: Store) -> None:
 def test_sqlite_indexes_and_query_plans(sqlite_store: Store) -> None:
     with sqlite_store._connection() as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        sql = sqlite_store._sql
+        sql = sqlite_store.statements
 
         def plan(query: str, params: tuple[object, ...]) -> str:
             return " ".join(r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + query, params))

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exchange_ref.api.marketdata import MarketDataHub, UnknownStreamError
+from exchange_ref.feed.hub import MarketDataHub, UnknownStreamError
 from exchange_ref.metrics import ExchangeMetrics
 
 pytestmark = pytest.mark.anyio

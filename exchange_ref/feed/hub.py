@@ -50,8 +50,8 @@ from typing import Any, Protocol
 
 import orjson
 
-from exchange_ref.api.wire import clip
-from exchange_ref.metrics import ExchangeMetrics
+from exchange_ref.echo import clip
+from exchange_ref.metrics import ChildCache, ExchangeMetrics
 
 __all__ = [
     "STREAM_TYPES",
@@ -177,7 +177,8 @@ class MarketDataHub:
         }
         self._clients: dict[Subscriber, None] = {}
         self._close_tasks: set[asyncio.Task[None]] = set()
-        self._dropped_slow = metrics.ws_messages_dropped.labels("slow_client")
+        self._dropped = ChildCache(metrics.ws_messages_dropped)  # (reason,)
+        self._dropped_slow = self._dropped("slow_client")
         self._closing = False
 
     @property
@@ -278,7 +279,7 @@ class MarketDataHub:
         if dropped:
             self._dropped_slow.inc(dropped)
         for client in too_slow:
-            self._metrics.ws_messages_dropped.labels("slow_client_disconnected").inc()
+            self._dropped("slow_client_disconnected").inc()
             self._evict(client, _SLOW_CLOSE_CODE, _SLOW_CLOSE_REASON)
 
     async def send_reply(self, client: Subscriber, message: dict[str, Any]) -> None:
@@ -321,7 +322,7 @@ class MarketDataHub:
         self._clients.pop(client, None)
         self._metrics.ws_connections.set(len(self._clients))
         if client.pending_data:
-            self._metrics.ws_messages_dropped.labels("connection_closed").inc(client.pending_data)
+            self._dropped("connection_closed").inc(client.pending_data)
         client.queue.clear()
         client.pending_data = client.pending_replies = 0
         client._release_replies()
