@@ -6,7 +6,7 @@
 `seed` writes users, balances, orders and trades through `Store.write` in batches; `run_queries`
 runs the spec's four queries plus the order-book aggregation from C threads, each with its own
 DBAPI connection, with user ids and symbols that exist and time windows relative to the seed.
-The SQL is the Store's own (`Store._sql`), so the benchmark measures what the exchange runs.
+The SQL is the Store's own (`Store.statements`), so the benchmark measures what the exchange runs.
 """
 
 from __future__ import annotations
