@@ -8,7 +8,11 @@ separately, from the actual send (service time). Request bodies are built before
 starts, so the generator spends its time on the wire, not on JSON.
 
 Due requests are released whenever the event loop runs anyway (on every answer) and otherwise
-by a timer; each request's release is timed against its due time (the schedule lag).
+by a timer; each request's release is timed against its due time (the schedule lag). The event
+loop's timers count whole milliseconds (libuv's clock), so a timer alone releases requests up
+to a millisecond late; when requests are `SPIN_MIN_INTERVAL` or more apart, the timer wakes
+the generator `SPIN_AHEAD` early and the last stretch is spun through the loop (answers are
+still read between turns), so requests leave on time.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class TargetUnreachable(ConnectionError):
 CONNECT_TIMEOUT = 5.0  # seconds to open one connection
 DRAIN_SECONDS = 10.0  # seconds past the time bound that answers are still awaited
 TICK = 0.001  # the release timer's shortest sleep: the event loop's timers count milliseconds
+SPIN_AHEAD = 0.0005  # seconds before a due time the timer wakes, to spin the rest
+SPIN_MIN_INTERVAL = 0.002  # spin only when requests are at least this far apart (<= 500/s)
 
 
 def _encode(req: Request, host: str) -> bytes:
@@ -143,7 +149,8 @@ class _Load:
         self.busy = 0  # requests sent and not answered
         self.not_sent = 0
         self.start = self.deadline = 0.0
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.Handle | None = None
+        self.spin = interval >= SPIN_MIN_INTERVAL
         self.connecting: set[asyncio.Task[None]] = set()
         self.connections: list[_Connection] = []  # every one opened or to open
         self.finished: asyncio.Future[None] = self.loop.create_future()
@@ -182,9 +189,13 @@ class _Load:
                     backlog.append(k)
             self.released = last
         if last < self.count and self.timer is None:
-            # half a millisecond more: the loop rounds timers to whole milliseconds
-            wait = start + last * interval - now + 0.0005
-            self.timer = self.loop.call_later(max(wait, TICK), self.tick)
+            wait = start + last * interval - now
+            if not self.spin:
+                self.timer = self.loop.call_later(max(wait, TICK), self.tick)
+            elif wait > SPIN_AHEAD:
+                self.timer = self.loop.call_later(wait - SPIN_AHEAD, self.tick)
+            else:  # the last stretch: one loop turn at a time, polling the sockets between
+                self.timer = self.loop.call_soon(self.tick)
 
     def tick(self) -> None:
         self.timer = None

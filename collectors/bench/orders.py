@@ -346,6 +346,7 @@ def summarize(
             # orders refused inside an accepted batch are errors too
             error_rate=1 - orders_ok / orders_sent if orders_sent else 1.0,
             schedule_lag_p99_ms=result.schedule_lag_p99 * 1000,
+            schedule_lag_max_ms=result.schedule_lag_max * 1000,
         )
     )
     statuses: dict[str, int] = {}
