@@ -9,13 +9,7 @@ import click
 from common.errors import one_line
 from common.redact import redact
 from pincex.commands.bench import bench
-from pincex.commands.bench_abuse import abuse
-from pincex.commands.bench_db import db
-from pincex.commands.bench_generators import generators
-from pincex.commands.bench_orders import orders
-from pincex.commands.bench_store import store
-from pincex.commands.bench_ws import market_data, ws_connections
-from pincex.commands.dashboard import dashboard, dashboard_bench
+from pincex.commands.dashboard import dashboard
 from pincex.commands.demo import demo
 from pincex.commands.exchange import exchange
 from pincex.commands.plan import plan
@@ -46,14 +40,6 @@ def cli(ctx: click.Context) -> None:
 
 
 cli.add_command(exchange)
-bench.add_command(orders)
-bench.add_command(store)
-bench.add_command(db)
-bench.add_command(market_data)
-bench.add_command(ws_connections)
-bench.add_command(generators)
-bench.add_command(dashboard_bench)
-bench.add_command(abuse)
 cli.add_command(bench)
 cli.add_command(demo)
 cli.add_command(dashboard)

@@ -18,6 +18,8 @@ still read between turns), so requests leave on time.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 from array import array
 from collections import deque
@@ -70,6 +72,7 @@ class LoadResult:
     # server's): p99 and max in seconds
     schedule_lag_p99: float = 0.0
     schedule_lag_max: float = 0.0
+    aborted: bool = False  # interrupted (SIGINT): the samples are those answered before it
 
 
 class TargetUnreachable(ConnectionError):
@@ -148,6 +151,7 @@ class _Load:
         self.released = 0  # requests released so far: the next one to release
         self.busy = 0  # requests sent and not answered
         self.not_sent = 0
+        self.aborted = False
         self.start = self.deadline = 0.0
         self.timer: asyncio.Handle | None = None
         self.spin = interval >= SPIN_MIN_INTERVAL
@@ -285,6 +289,14 @@ class _Load:
         if self.busy == 0:
             self.end()
 
+    def abort(self) -> None:
+        """Interrupted: release nothing more; requests released but never sent are not sent,
+        and answers still awaited are not waited for (they give no sample)."""
+        self.aborted = True
+        self.count = self.released
+        self.expire()
+        self.end()
+
     def give_up(self) -> None:
         """DRAIN_SECONDS past the time bound: the answers still awaited never came."""
         for conn in [c for c in self.connections if c.index >= 0]:
@@ -355,10 +367,17 @@ async def run_open_model(
 
     wall = time.time()
     ticker = asyncio.create_task(reporter()) if progress is not None else None
+    # Ctrl-C stops the load and returns what was measured (marked aborted); a second one
+    # interrupts as usual once the handler is gone
+    on_sigint = threading.current_thread() is threading.main_thread()
+    if on_sigint:
+        load.loop.add_signal_handler(signal.SIGINT, load.abort)
     load.begin(max_seconds)
     try:
         await load.finished
     finally:
+        if on_sigint:
+            load.loop.remove_signal_handler(signal.SIGINT)
         if ticker is not None:
             ticker.cancel()
         load.close()
@@ -370,7 +389,15 @@ async def run_open_model(
     samples.sort(key=lambda s: s.index)
     lag_p99, lag_max = _p99_and_max(load.lags)
     return LoadResult(
-        samples, wall, elapsed, load.not_sent, load.errors, last_done, lag_p99, lag_max
+        samples,
+        wall,
+        elapsed,
+        load.not_sent,
+        load.errors,
+        last_done,
+        lag_p99,
+        lag_max,
+        load.aborted,
     )
 
 

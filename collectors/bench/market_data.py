@@ -26,16 +26,15 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from collectors.bench.orders import order_batches, seed_users
-from collectors.bench.runs import (
-    Progress,
-    ServerWatch,
-    hold_for,
-    keep_figures_run,
-    measured_run,
-    server_summary,
-)
+from collectors.bench.admin import AdminClient
+from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Verdict
+from collectors.bench.progress import Progress, hold_for
+from collectors.bench.runs import keep_figures_run, measured_run
+from collectors.bench.server_watch import ServerWatch, server_summary
+from collectors.bench.target import http_base
 from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.bench.workload import order_batches
 from collectors.scrape import ScrapeResult
 from collectors.store import histograms
 from collectors.store.model import Histogram, Point, Run, Summary
@@ -47,7 +46,6 @@ __all__ = [
     "OrderDriver",
     "close_all",
     "first_errors",
-    "http_base",
     "open_all",
     "open_client",
     "run_market_data",
@@ -76,14 +74,6 @@ class MarketDataConfig:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
-
-
-def http_base(target: str) -> str:
-    """The exchange's REST base: ws(s):// becomes http(s)://, a trailing /ws or / is dropped."""
-    url = urlsplit(target.rstrip("/"))
-    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
-    path = url.path.removesuffix("/ws")
-    return urlunsplit((scheme, url.netloc, path, "", "")).rstrip("/")
 
 
 def ws_url(target: str) -> str:
@@ -132,9 +122,8 @@ async def open_client(
 
 async def seed_keys(target: str, admin_key: str, users: int, symbol: str) -> list[str]:
     """API keys of `users` freshly seeded, funded users (the exchange's admin endpoint)."""
-    return await asyncio.to_thread(
-        seed_users, http_base(target), admin_key, users, symbol, "wsbench"
-    )
+    admin = AdminClient(http_base(target), admin_key)
+    return await asyncio.to_thread(admin.seed_users, users, symbol, "wsbench")
 
 
 @dataclass(slots=True)
@@ -364,7 +353,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     keys: list[str] = []
     if cfg.order_rate > 0:
         if not cfg.admin_key:
-            raise RuntimeError("placing orders needs the exchange's admin key (--admin-key)")
+            raise BenchUsageError("placing orders needs the exchange's admin key (--admin-key)")
         keys = await seed_keys(cfg.target, cfg.admin_key, cfg.users, cfg.symbol)
     prefix = cfg.symbol.lower()
     streams = [f"{prefix}@ticker", f"{prefix}@depth"]
@@ -378,7 +367,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     )
     open_seconds = time.perf_counter() - open_start
     if not clients:
-        raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
+        raise BenchFailed(f"no connection opened: {errors[0] if errors else 'unknown'}")
     counters = _Counters()
     readers = [asyncio.create_task(_read(ws, counters)) for ws in clients]
     watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
@@ -502,7 +491,8 @@ def _build_run(
         tags=cfg.tags,
         started_at=started_at,
         measured_s=measured,
-        figures=out,
+        config=out["config"],
+        verdict=Verdict(tuple(out["trust_reasons"]), tuple(out["warnings"])),
         summaries=[summary],
         histograms=[Histogram(name, "latency", histograms.encode(latencies.histogram))],
         client_series=series,

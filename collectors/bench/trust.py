@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SCHEDULE_LAG_LIMIT_MS", "TrustInputs", "trust_reasons"]
+__all__ = [
+    "ERROR_RATE_LIMIT",
+    "SCHEDULE_LAG_LIMIT_MS",
+    "TrustInputs",
+    "error_limit_passed",
+    "trust_reasons",
+]
 
 # Past this p99 delay between a request's due time and its release, the latency from the due
 # time carries the generator's own delay: a quiet generator releases on time to well under a
 # millisecond; on a busy machine the operating system wakes it late (measured: a 2 ms
 # `time.sleep` overshot by 1.5-9 ms at p99 on a loaded two-core host).
 SCHEDULE_LAG_LIMIT_MS = 5.0
+ERROR_RATE_LIMIT = 0.01  # past this share of errors the figures describe failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,12 @@ def trust_reasons(t: TrustInputs) -> list[str]:
             f"{t.generator_cpu_pct:.0f}% of a core, so the latency from due time includes "
             "its own delay"
         )
-    if t.error_rate > 0.01:
+    if error_limit_passed(t):
         reasons.append(f"the target answered {t.error_rate:.1%} of requests with errors (over 1%)")
     return reasons
+
+
+def error_limit_passed(t: TrustInputs) -> bool:
+    """The target answered too many requests with errors for the figures to mean much (the
+    commands then exit non-zero)."""
+    return t.error_rate > ERROR_RATE_LIMIT

@@ -26,6 +26,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Verdict
 from collectors.bench.market_data import (
     OrderDriver,
     close_all,
@@ -35,14 +37,10 @@ from collectors.bench.market_data import (
     source_hosts,
     ws_url,
 )
-from collectors.bench.runs import (
-    Progress,
-    ServerWatch,
-    hold_for,
-    keep_figures_run,
-    measured_run,
-    server_summary,
-)
+from collectors.bench.percentiles import percentiles_ms
+from collectors.bench.progress import Progress, hold_for
+from collectors.bench.runs import keep_figures_run, measured_run
+from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run
@@ -118,7 +116,9 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     order_rate = 0.0
     if cfg.messages_per_second > 0:
         if not cfg.admin_key:
-            raise RuntimeError("--messages-per-second needs the exchange's admin key (--admin-key)")
+            raise BenchUsageError(
+                "--messages-per-second needs the exchange's admin key (--admin-key)"
+            )
         keys = await seed_keys(cfg.target, cfg.admin_key, cfg.users, cfg.symbol)
         order_rate = max(1.0, cfg.messages_per_second / wanted)
     streams = [f"{cfg.symbol.lower()}@depth"]
@@ -128,7 +128,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     )
     open_seconds = time.perf_counter() - open_start
     if not clients:
-        raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
+        raise BenchFailed(f"no connection opened: {errors[0] if errors else 'unknown'}")
     if errors:
         capped_reasons.append(f"{len(errors)} of {wanted} connections failed to open")
     holder = _Holder(len(clients))
@@ -154,6 +154,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     if held < len(clients):
         capped_reasons.append(f"{len(clients) - held} held connections were closed during the test")
     lags = np.array([v for v in holder.last_lag_us if v is not None], dtype=np.float64)
+    lag_p = percentiles_ms(lags / 1000, (50, 99))
     whole = [c for s, c in holder.per_second.items() if s < math.floor(cfg.duration)]
     warnings = []
     if driver is not None and driver.errors:
@@ -186,8 +187,8 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
         "orders": driver.figures() if driver else None,
         "lag_ms": {
             "clients_with_frames": int(lags.size),
-            "p50": round(float(np.percentile(lags, 50)) / 1000, 3) if lags.size else None,
-            "p99": round(float(np.percentile(lags, 99)) / 1000, 3) if lags.size else None,
+            "p50": round(lag_p[50.0], 3) if lags.size else None,
+            "p99": round(lag_p[99.0], 3) if lags.size else None,
             "max": round(float(lags.max()) / 1000, 3) if lags.size else None,
         },
         "fd_limit": {"soft": soft, "hard": hard},
@@ -254,7 +255,8 @@ def _build_run(
         tags=cfg.tags,
         started_at=started_at,
         measured_s=measured,
-        figures=out,
+        config=out["config"],
+        verdict=Verdict(tuple(out["trust_reasons"]), tuple(out["warnings"])),
         summaries=[summary],
         histograms=hists,
         client_series=series,

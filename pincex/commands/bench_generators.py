@@ -23,12 +23,16 @@ from collectors.bench.runs import keep_figures_run
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
 from common.errors import UsageFailure
+from pincex.commands.bench_command import BenchCommand
 from pincex.options import (
+    BenchContext,
+    allow_remote_option,
     echo_json,
     fail_if_not_stored,
+    json_option,
+    keep_options,
     progress_bar,
-    store_options,
-    store_path_of,
+    target_option,
 )
 
 __all__ = ["generators", "table_lines"]
@@ -116,9 +120,9 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command()
-@click.option("--target", default=None, help="a server to load (default: start nginx here)")
-@click.option("--allow-remote", is_flag=True, help="allow a --target that is not on loopback")
+@click.command(cls=BenchCommand)
+@target_option("a server to load (default: start nginx here)", from_settings=False)
+@allow_remote_option
 @click.option(
     "--rate",
     type=click.FloatRange(min=1),
@@ -165,8 +169,8 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     default=None,
     help="core each generator is pinned to (default: the next available)",
 )
-@store_options
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@keep_options
+@json_option
 def generators(
     target: str | None,
     allow_remote: bool,
@@ -177,10 +181,7 @@ def generators(
     locust_classes: str,
     server_cpu: int | None,
     generator_cpu: int | None,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
+    bench: BenchContext,
     as_json: bool,
 ) -> None:
     """Our open-model generator and Locust against the same server, in one run, side by side.
@@ -217,9 +218,9 @@ def generators(
         with progress_bar(not as_json, "seconds run") as progress:
             measured = run_generators(cfg, progress)
     doc = comparison(server, cfg, measured)
-    keep_in = store_path_of(store_path, no_store)
-    if keep_in is not None:
-        keep_figures_run(keep_in, build_comparison_run(cfg, doc, measured, label, tags), doc)
+    if bench.store_path is not None:
+        run = build_comparison_run(cfg, doc, measured, bench.label, bench.tags)
+        keep_figures_run(bench.store_path, run, doc)
     if as_json:
         echo_json(doc)
         return

@@ -26,7 +26,7 @@ def _run(url: str, rate: float, duration: float, connections: int, scrape: float
         connections=connections,
         scrape_interval=scrape,
     )
-    return run_orders_benchmark(cfg)
+    return run_orders_benchmark(cfg).to_json()
 
 
 def test_percentiles_match_a_fixed_cycle_of_service_times():

@@ -1,0 +1,79 @@
+"""The figures every benchmark reports, as frozen values with their JSON form.
+
+view = LatencyView.of(summary.latency)   # from the store's LatencyFigures
+view.to_json()                           # {"mean": ..., "p50": ..., ..., "max": ...} (ms)
+Verdict(trust_reasons=("...",), warnings=()).trusted  # False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collectors.store.model import LatencyFigures
+
+__all__ = ["LatencyView", "ScheduleLag", "Verdict", "figures_ms"]
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyView:
+    """One latency view in milliseconds, rounded to the microsecond as the benchmarks print it:
+    from the due time (coordinated omission corrected) or from the send (service time)."""
+
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p999: float
+    max: float
+
+    @classmethod
+    def of(cls, f: LatencyFigures) -> LatencyView:
+        return cls(
+            round(f.mean_ms, 3),
+            round(f.p50_ms, 3),
+            round(f.p90_ms, 3),
+            round(f.p95_ms, 3),
+            round(f.p99_ms, 3),
+            round(f.p999_ms, 3),
+            round(f.max_ms, 3),
+        )
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "mean": self.mean,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p95": self.p95,
+            "p99": self.p99,
+            "p999": self.p999,
+            "max": self.max,
+        }
+
+
+def figures_ms(f: LatencyFigures) -> dict[str, float]:
+    """A view's figures as the benchmarks print them (ms, 3 decimals)."""
+    return LatencyView.of(f).to_json()
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleLag:
+    """How late the generator itself released requests against their due times (ms)."""
+
+    p99: float
+    max: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"p99": self.p99, "max": self.max}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a run's figures can be trusted (and why not), and what else to know."""
+
+    trust_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def trusted(self) -> bool:
+        return not self.trust_reasons
