@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import orjson
 
@@ -37,14 +37,10 @@ from common.redact import mask_url
 __all__ = ["OrdersConfig", "build_run", "run_orders_benchmark"]
 
 
-@dataclass(slots=True)
-class OrdersConfig:
-    target: str
-    rate: float  # orders per second
-    duration: float  # seconds
-    batch_size: int = 0  # orders per batch; 0: single-order endpoint; > 1000 is split
-    symbol: str = "BTCUSD"
-    connections: int = 16
+@dataclass(frozen=True, slots=True)
+class OrdersConfig(OrdersParameters):
+    """The load asked for, with how to seed users and where to keep the run."""
+
     admin_key: str | None = None
     users: int = 8
     seed: int = 1
@@ -55,9 +51,8 @@ class OrdersConfig:
 
     @property
     def parameters(self) -> OrdersParameters:
-        return OrdersParameters(
-            self.target, self.rate, self.duration, self.batch_size, self.symbol, self.connections
-        )
+        """The load alone (no key), as the figures and the run keep it."""
+        return OrdersParameters(*(getattr(self, f.name) for f in fields(OrdersParameters)))
 
 
 def _requests(cfg: OrdersConfig, keys: list[str], count: int) -> Callable[[int], Request]:
