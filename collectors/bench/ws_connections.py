@@ -27,9 +27,14 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from collectors.bench.errors import BenchFailed, BenchUsageError
-from collectors.bench.figures import Verdict
-from collectors.bench.market_data import (
+from collectors.bench.percentiles import percentiles_ms
+from collectors.bench.progress import Progress, hold_for
+from collectors.bench.runs import keep_figures_run
+from collectors.bench.server_watch import ServerWatch, server_summary
+from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.bench.ws_clients import (
     OrderDriver,
+    clients_run,
     close_all,
     first_errors,
     open_all,
@@ -37,11 +42,6 @@ from collectors.bench.market_data import (
     source_hosts,
     ws_url,
 )
-from collectors.bench.percentiles import percentiles_ms
-from collectors.bench.progress import Progress, hold_for
-from collectors.bench.runs import keep_figures_run, measured_run
-from collectors.bench.server_watch import ServerWatch, server_summary
-from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run
 from collectors.store.summarise import summarise
@@ -247,22 +247,17 @@ def _build_run(
         f"open-file limit {out['fd_limit']['soft']}"
         + (f"; CAPPED: {out['cap_reason']}" if out["capped"] else "")
     )
-    return measured_run(
-        kind="ws-connections",
-        profile=f"{cfg.connections} connections",
-        target=mask_url(cfg.target),
-        label=cfg.label,
-        tags=cfg.tags,
-        started_at=started_at,
-        measured_s=measured,
-        config=out["config"],
-        verdict=Verdict(tuple(out["trust_reasons"]), tuple(out["warnings"])),
-        summaries=[summary],
-        histograms=hists,
-        client_series=series,
-        server=server,
-        host={"generator_cpu_pct": out["client_cpu_pct"], "fd_limit": out["fd_limit"]},
-        notes=notes,
+    return clients_run(
+        "ws-connections",
+        cfg,
+        out,
+        (started_at, measured),
+        summary,
+        hists,
+        series,
+        server,
+        {"generator_cpu_pct": out["client_cpu_pct"], "fd_limit": out["fd_limit"]},
+        notes,
     )
 
 
