@@ -23,7 +23,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from collectors.bench.errors import BenchFailed, BenchUsageError
-from collectors.bench.progress import Progress, hold_for
+from collectors.bench.progress import Progress, aborted_warning, hold_for
 from collectors.bench.runs import keep_figures_run
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
@@ -174,7 +174,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     driving = asyncio.create_task(driver.run()) if driver else None
     started_at = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await hold_for(cfg.duration, progress)
+    aborted = await hold_for(cfg.duration, progress)
     if driver is not None and driving is not None:
         driver.stop()
         await driving
@@ -189,7 +189,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     received = counters.latencies.count
-    warnings = []
+    warnings = [aborted_warning(measured)] if aborted else []
     if errors:
         warnings.append(f"{len(errors)} connections failed to open, first: {errors[0]}")
     if counters.latencies.negative:
@@ -239,6 +239,8 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     }
     if server is not None:
         out["server"] = server_summary(server)
+    if aborted:
+        out["aborted"] = True
     if cfg.store_path is not None:
         run = _build_run(cfg, out, counters, started_at, measured, server)
         keep_figures_run(cfg.store_path, run, out)

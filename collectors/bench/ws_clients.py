@@ -257,7 +257,8 @@ def clients_run(
     notes: str,
 ) -> Run:
     """A WebSocket clients benchmark's run (market data, connections): profiled by its
-    connections, its figures' config and verdict kept with it; `window` is (start, seconds)."""
+    connections, its figures' config and verdict kept with it, aborted when they say so;
+    `window` is (start, seconds)."""
     return measured_run(
         kind=kind,
         profile=f"{cfg.connections} connections",
@@ -274,4 +275,5 @@ def clients_run(
         server=server,
         host=host,
         notes=notes,
+        aborted=bool(out.get("aborted")),
     )

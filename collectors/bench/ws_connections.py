@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from collectors.bench.errors import BenchFailed, BenchUsageError
 from collectors.bench.percentiles import percentiles_ms
-from collectors.bench.progress import Progress, hold_for
+from collectors.bench.progress import Progress, aborted_warning, hold_for
 from collectors.bench.runs import keep_figures_run
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
@@ -138,7 +138,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     driving = asyncio.create_task(driver.run()) if driver else None
     started_at = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await hold_for(cfg.duration, progress)
+    aborted = await hold_for(cfg.duration, progress)
     held = len(clients) - holder.closed
     if driver is not None and driving is not None:
         driver.stop()
@@ -156,7 +156,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     lags = np.array([v for v in holder.last_lag_us if v is not None], dtype=np.float64)
     lag_p = percentiles_ms(lags / 1000, (50, 99))
     whole = [c for s, c in holder.per_second.items() if s < math.floor(cfg.duration)]
-    warnings = []
+    warnings = [aborted_warning(measured)] if aborted else []
     if driver is not None and driver.errors:
         warnings.append(f"{driver.errors} orders failed, first: {driver.first_error}")
     if server is not None and server.partial:
@@ -209,6 +209,8 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     }
     if server is not None:
         out["server"] = server_summary(server)
+    if aborted:
+        out["aborted"] = True
     if cfg.store_path is not None:
         run = _build_run(cfg, out, holder, lags, started_at, measured, server)
         keep_figures_run(cfg.store_path, run, out)

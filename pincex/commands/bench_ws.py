@@ -12,13 +12,12 @@ from collectors.bench.target import base_url, check_reachable
 from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connections
 from common.errors import UsageFailure
 from common.redact import mask_url
-from pincex.commands.bench_command import BenchCommand, measuring
+from pincex.commands.bench_command import BenchCommand, exit_for, measuring
 from pincex.options import (
     BenchContext,
     admin_key_option,
     allow_remote_option,
     echo_json,
-    fail_if_not_stored,
     json_option,
     progress_bar,
     run_options,
@@ -102,6 +101,7 @@ def _measure(
         result = fn(cfg, progress)
     if as_json:
         echo_json(result)
+        exit_for(None, bool(result.get("aborted")), False)
         return None
     if not result["trusted"]:
         click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
@@ -113,7 +113,7 @@ def _warnings_and_store(result: dict[str, Any]) -> None:
         click.echo(f"warning: {w}")
     if "run_id" in result:
         click.echo(f"stored as run {result['run_id']}")
-    fail_if_not_stored(result)
+    exit_for(result.get("store_error"), bool(result.get("aborted")), False)
 
 
 @click.command("market-data", cls=BenchCommand)

@@ -78,3 +78,37 @@ def test_ctrl_c_keeps_what_was_measured_marked_aborted(tmp_path):
     assert run.status == "partial"
     assert any(w.startswith("aborted (interrupted)") for w in run.warnings)
     assert run.summaries[0].count == doc["requests"]
+
+
+def test_ctrl_c_in_market_data_keeps_what_was_measured(tmp_path):
+    from exchange_ref.server import ServerThread
+    from tests.factories import exchange_settings
+
+    store = tmp_path / "runs.duckdb"
+    server = ServerThread(exchange_settings(tmp_path / "exchange")).start()
+    try:
+        args = ["--connections", "3", "--duration", "120", "--order-rate", "0"]
+        args += ["--scrape-interval", "0", "--store", str(store)]
+        bench = subprocess.Popen(
+            [sys.executable, "-m", "pincex", "bench", "market-data", "--target", server.url, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert bench.stderr is not None
+        seen = ""
+        while "seconds measured" not in seen:  # the progress bar: the hold has begun
+            char = bench.stderr.read(1)
+            assert char, seen
+            seen += char
+        time.sleep(0.5)
+        bench.send_signal(signal.SIGINT)
+        out, err = bench.communicate(timeout=60)
+    finally:
+        server.stop()
+    assert bench.returncode == 130, seen + err
+    assert "warning: aborted (interrupted)" in out
+    run_id = out.split("stored as run ")[1].split()[0]
+    run = RunStore(str(store)).get(run_id)
+    assert run.status == "partial" and run.kind == "market-data"
+    assert any(w.startswith("aborted (interrupted)") for w in run.warnings)
