@@ -31,11 +31,13 @@ __all__ = [
     "BenchContext",
     "admin_key_option",
     "allow_remote_option",
+    "connections_option",
     "echo_json",
     "fail_if_not_stored",
     "json_option",
     "keep_options",
     "progress_bar",
+    "rate_option",
     "run_options",
     "scrape_option",
     "store_options",
@@ -180,6 +182,26 @@ def target_option(
         return value or (get_settings().target if from_settings else None)
 
     return click.option("--target", default=None, callback=default, help=help_text)
+
+
+def rate_option(default: float, help_text: str) -> Callable[[_F], _F]:
+    """--rate: the open model's fixed rate (per second, at least 1)."""
+    return click.option(
+        "--rate", type=click.FloatRange(min=1), default=default, show_default=True, help=help_text
+    )
+
+
+def connections_option(
+    help_text: str = "keep-alive connections the requests are spread over",
+) -> Callable[[_F], _F]:
+    """--connections: the HTTP generator's keep-alive connections (1 to 1024, default 16)."""
+    return click.option(
+        "--connections",
+        type=click.IntRange(1, 1024),
+        default=16,
+        show_default=True,
+        help=help_text,
+    )
 
 
 def admin_key_option(fn: _F) -> _F:

@@ -27,11 +27,13 @@ from pincex.commands.bench_command import BenchCommand
 from pincex.options import (
     BenchContext,
     allow_remote_option,
+    connections_option,
     echo_json,
     fail_if_not_stored,
     json_option,
     keep_options,
     progress_bar,
+    rate_option,
     target_option,
 )
 
@@ -123,13 +125,7 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
 @click.command(cls=BenchCommand)
 @target_option("a server to load (default: start nginx here)", from_settings=False)
 @allow_remote_option
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=1),
-    default=20000,
-    show_default=True,
-    help="our generator's fixed rate, requests per second",
-)
+@rate_option(20000, "our generator's fixed rate, requests per second")
 @click.option(
     "--duration",
     type=click.IntRange(1, 600),
@@ -137,13 +133,7 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     show_default=True,
     help="seconds per generator",
 )
-@click.option(
-    "--connections",
-    type=click.IntRange(1, 1024),
-    default=16,
-    show_default=True,
-    help="our generator's keep-alive connections",
-)
+@connections_option("our generator's keep-alive connections")
 @click.option(
     "--locust-users",
     type=click.IntRange(1, 1000),

@@ -14,9 +14,11 @@ from pincex.options import (
     BenchContext,
     admin_key_option,
     allow_remote_option,
+    connections_option,
     echo_json,
     json_option,
     progress_bar,
+    rate_option,
     run_options,
     symbol_option,
     target_option,
@@ -27,13 +29,7 @@ __all__ = ["orders", "summary_lines"]
 
 @click.command(cls=BenchCommand)
 @target_option()
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=1),
-    default=1000,
-    show_default=True,
-    help="orders per second (the specification's OrdersPerSecond)",
-)
+@rate_option(1000, "orders per second (the specification's OrdersPerSecond)")
 @click.option(
     "--duration",
     type=click.FloatRange(min=1, max=3600),
@@ -50,13 +46,7 @@ __all__ = ["orders", "summary_lines"]
     "POSTs of at most 1000); 0 posts single orders",
 )
 @symbol_option
-@click.option(
-    "--connections",
-    type=click.IntRange(1, 1024),
-    default=16,
-    show_default=True,
-    help="keep-alive connections the requests are spread over",
-)
+@connections_option()
 @admin_key_option
 @click.option(
     "--seed",
