@@ -41,7 +41,6 @@ __all__ = [
     "run_options",
     "scrape_option",
     "store_options",
-    "store_path_of",
     "symbol_option",
     "target_option",
 ]
@@ -109,11 +108,6 @@ def scrape_option(fn: _F) -> _F:
         show_default=True,
         help="seconds between scrapes of the target's /metrics (0: do not scrape)",
     )(fn)
-
-
-def store_path_of(store_path: str | None, no_store: bool) -> str | None:
-    """The store the run goes to, or None with --no-store."""
-    return None if no_store else (store_path or get_settings().store_path)
 
 
 @dataclass(frozen=True, slots=True)
