@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -23,8 +23,15 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Verdict
+from collectors.bench.market_data_figures import (
+    ConnectionFigures,
+    FrameLatency,
+    MarketDataFigures,
+    MarketDataParameters,
+)
 from collectors.bench.progress import Progress, aborted_warning, hold_for
-from collectors.bench.runs import keep_figures_run
+from collectors.bench.runs import keep_run
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.bench.ws_clients import (
@@ -40,6 +47,7 @@ from collectors.bench.ws_clients import (
 from collectors.scrape import ScrapeResult
 from collectors.store import histograms
 from collectors.store.model import Histogram, Point, Run, Summary
+from collectors.store.store import StoreError
 from collectors.store.summarise import figures_from_histogram
 from common.redact import mask_url
 
@@ -92,18 +100,18 @@ class _Latencies:
             histograms.record_us(self.histogram, self.buffer)
             self.buffer = array("q")
 
-    def figures(self) -> dict[str, float | None]:
+    def figures(self) -> FrameLatency:
         self.flush()
         if not self.count:
-            return dict.fromkeys(("average", "p50", "p95", "p99", "max"))
+            return FrameLatency(None, None, None, None, None)
         p = histograms.percentiles_ms(self.histogram, (50, 95, 99))
-        return {
-            "average": round(self.total_us / self.count / 1000, 3),
-            "p50": round(p[50.0], 3),
-            "p95": round(p[95.0], 3),
-            "p99": round(p[99.0], 3),
-            "max": round(self.max_us / 1000, 3),
-        }
+        return FrameLatency(
+            average=round(self.total_us / self.count / 1000, 3),
+            p50=round(p[50.0], 3),
+            p95=round(p[95.0], 3),
+            p99=round(p[99.0], 3),
+            max=round(self.max_us / 1000, 3),
+        )
 
 
 @dataclass(slots=True)
@@ -148,7 +156,7 @@ async def _read(ws: ClientConnection, counters: _Counters) -> None:
         counters.clients_with_gaps += gaps > 0
 
 
-async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, Any]:
+async def _run(cfg: MarketDataConfig, progress: Progress | None) -> MarketDataFigures:
     keys: list[str] = []
     if cfg.order_rate > 0:
         if not cfg.admin_key:
@@ -208,48 +216,44 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
             highest_claimed=99.0,  # average, p50, p95, p99 and max are reported
         )
     )
-    out: dict[str, Any] = {
-        "target": mask_url(cfg.target),
-        "connections": {
-            "requested": cfg.connections,
-            "opened": len(clients),
-            "failed": len(errors),
-            "held_at_end": held,
-            "open_seconds": round(open_seconds, 3),
-            "errors": first_errors(errors),
-        },
-        "messages_received": received,
-        "messages_per_stream": dict(sorted(counters.per_stream.items())),
-        "messages_per_s": round(received / measured, 2),
-        "latency_ms": counters.latencies.figures(),
-        "gaps": {"total": counters.gaps, "clients_with_gaps": counters.clients_with_gaps},
-        "orders": driver.figures() if driver else None,
-        "measured_seconds": round(measured, 3),
-        "client_cpu_pct": round(cpu_pct, 1),
-        "trusted": not reasons,
-        "trust_reasons": reasons,
-        "warnings": warnings,
-        "config": {
-            "connections": cfg.connections,
-            "duration": cfg.duration,
-            "order_rate": cfg.order_rate,
-            "symbol": cfg.symbol,
-            "streams": streams,
-        },
-    }
-    if server is not None:
-        out["server"] = server_summary(server)
-    if aborted:
-        out["aborted"] = True
-    if cfg.store_path is not None:
-        run = _build_run(cfg, out, counters, started_at, measured, server)
-        keep_figures_run(cfg.store_path, run, out)
-    return out
+    figures = MarketDataFigures(
+        target=mask_url(cfg.target),
+        connections=ConnectionFigures(
+            requested=cfg.connections,
+            opened=len(clients),
+            failed=len(errors),
+            held_at_end=held,
+            open_seconds=round(open_seconds, 3),
+            errors=first_errors(errors),
+        ),
+        messages_received=received,
+        messages_per_stream=dict(sorted(counters.per_stream.items())),
+        messages_per_s=round(received / measured, 2),
+        latency=counters.latencies.figures(),
+        gaps=counters.gaps,
+        clients_with_gaps=counters.clients_with_gaps,
+        orders=driver.figures() if driver else None,
+        measured_seconds=round(measured, 3),
+        client_cpu_pct=round(cpu_pct, 1),
+        verdict=Verdict(tuple(reasons), tuple(warnings)),
+        config=MarketDataParameters(
+            cfg.connections, cfg.duration, cfg.order_rate, cfg.symbol, tuple(streams)
+        ),
+        server=server_summary(server) if server is not None else None,
+        aborted=aborted,
+    )
+    if cfg.store_path is None:
+        return figures
+    run = _build_run(cfg, figures, counters, started_at, measured, server)
+    try:
+        return replace(figures, run_id=keep_run(cfg.store_path, run))
+    except StoreError as exc:
+        return replace(figures, store_error=str(exc))
 
 
 def _build_run(
     cfg: MarketDataConfig,
-    out: dict[str, Any],
+    figures: MarketDataFigures,
     counters: _Counters,
     started_at: float,
     measured: float,
@@ -259,27 +263,27 @@ def _build_run(
     frames per second of receipt, and the server's side of the same seconds."""
     latencies = counters.latencies
     latencies.flush()
-    name = "+".join(out["config"]["streams"])
-    figures = figures_from_histogram(
-        latencies.histogram, latencies.total_us / latencies.count / 1000 if latencies.count else 0.0
-    )
-    conns = out["connections"]
+    name = "+".join(figures.config.streams)
+    conns = figures.connections
     summary = Summary(
         name=name,
         count=latencies.count,
-        errors=conns["requested"] - conns["held_at_end"],  # failed to open or dropped
+        errors=conns.requested - conns.held_at_end,  # failed to open or dropped
         throughput_per_s=latencies.count / measured,
-        latency=figures,
+        latency=figures_from_histogram(
+            latencies.histogram,
+            latencies.total_us / latencies.count / 1000 if latencies.count else 0.0,
+        ),
     )
     series = [
         Point("client", "messages_per_s", float(second), float(count))
         for second, count in sorted(counters.per_second.items())
         if second >= 0
     ]
-    per_stream = ", ".join(f"{k} {v}" for k, v in out["messages_per_stream"].items()) or "none"
-    orders = out["orders"]
+    per_stream = ", ".join(f"{k} {v}" for k, v in figures.messages_per_stream.items()) or "none"
+    orders = figures.orders
     notes = (
-        f"{conns['opened']} of {conns['requested']} connections opened, {conns['held_at_end']} "
+        f"{conns.opened} of {conns.requested} connections opened, {conns.held_at_end} "
         f"held at the end; messages per stream: {per_stream}; depth gaps {counters.gaps} on "
         f"{counters.clients_with_gaps} clients"
         + (f"; {orders['ok']} orders placed at {orders['achieved_rate']}/s" if orders else "")
@@ -287,18 +291,18 @@ def _build_run(
     return clients_run(
         "market-data",
         cfg,
-        out,
+        (figures.config.to_json(), figures.verdict, figures.aborted),
         (started_at, measured),
         summary,
         [Histogram(name, "latency", histograms.encode(latencies.histogram))],
         series,
         server,
-        {"generator_cpu_pct": out["client_cpu_pct"]},
+        {"generator_cpu_pct": figures.client_cpu_pct},
         notes,
     )
 
 
-def run_market_data(cfg: MarketDataConfig, progress: Progress | None = None) -> dict[str, Any]:
+def run_market_data(cfg: MarketDataConfig, progress: Progress | None = None) -> MarketDataFigures:
     """Run the benchmark, keep its run when asked, and return its figures (module docstring)."""
     return asyncio.run(_run(cfg, progress))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -247,7 +247,7 @@ class ClientsConfig(Protocol):
 def clients_run(
     kind: str,
     cfg: ClientsConfig,
-    out: dict[str, Any],
+    verdict: tuple[Mapping[str, Any], Verdict, bool],
     window: tuple[float, float],
     summary: Summary,
     hists: list[Histogram],
@@ -257,8 +257,7 @@ def clients_run(
     notes: str,
 ) -> Run:
     """A WebSocket clients benchmark's run (market data, connections): profiled by its
-    connections, its figures' config and verdict kept with it, aborted when they say so;
-    `window` is (start, seconds)."""
+    connections; `verdict` is (config, verdict, aborted) and `window` (start, seconds)."""
     return measured_run(
         kind=kind,
         profile=f"{cfg.connections} connections",
@@ -267,13 +266,13 @@ def clients_run(
         tags=cfg.tags,
         started_at=window[0],
         measured_s=window[1],
-        config=out["config"],
-        verdict=Verdict(tuple(out["trust_reasons"]), tuple(out["warnings"])),
+        config=verdict[0],
+        verdict=verdict[1],
         summaries=[summary],
         histograms=hists,
         client_series=series,
         server=server,
         host=host,
         notes=notes,
-        aborted=bool(out.get("aborted")),
+        aborted=verdict[2],
     )

@@ -27,6 +27,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Verdict
 from collectors.bench.percentiles import percentiles_ms
 from collectors.bench.progress import Progress, aborted_warning, hold_for
 from collectors.bench.runs import keep_figures_run
@@ -252,7 +253,11 @@ def _build_run(
     return clients_run(
         "ws-connections",
         cfg,
-        out,
+        (
+            out["config"],
+            Verdict(tuple(out["trust_reasons"]), tuple(out["warnings"])),
+            bool(out.get("aborted")),
+        ),
         (started_at, measured),
         summary,
         hists,

@@ -163,7 +163,7 @@ def market_data(
         order_rate=order_rate,
         symbol=symbol,
     )
-    result = _measure(run_market_data, cfg, as_json)
+    result = _measure(lambda c, p: run_market_data(c, p).to_json(), cfg, as_json)
     if result is None:
         return
     conns = result["connections"]
