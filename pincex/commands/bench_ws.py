@@ -236,7 +236,7 @@ def ws_connections(
         admin_key=_needs_key(admin_key, messages_per_second > 0, "--messages-per-second"),
         symbol=symbol,
     )
-    result = _measure(run_ws_connections, cfg, as_json)
+    result = _measure(lambda c, p: run_ws_connections(c, p).to_json(), cfg, as_json)
     if result is None:
         return
     click.echo(
