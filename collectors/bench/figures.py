@@ -8,10 +8,11 @@ Verdict(trust_reasons=("...",), warnings=()).trusted  # False
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from collectors.store.model import LatencyFigures
 
-__all__ = ["LatencyView", "ScheduleLag", "Verdict", "figures_ms"]
+__all__ = ["LatencyView", "ScheduleLag", "Verdict", "figures_ms", "outcome_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +78,27 @@ class Verdict:
     @property
     def trusted(self) -> bool:
         return not self.trust_reasons
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trusted": self.trusted,
+            "trust_reasons": list(self.trust_reasons),
+            "warnings": list(self.warnings),
+        }
+
+
+def outcome_json(
+    server: dict[str, Any] | None, aborted: bool, run_id: str | None, store_error: str | None
+) -> dict[str, Any]:
+    """The keys a benchmark's JSON ends with, each only when it applies: what the server's
+    /metrics said, that it was aborted, and the run it was kept as (or why it was not)."""
+    out: dict[str, Any] = {}
+    if server is not None:
+        out["server"] = server
+    if aborted:
+        out["aborted"] = True
+    if run_id is not None:
+        out["run_id"] = run_id
+    if store_error is not None:
+        out["store_error"] = store_error
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from array import array
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ from collectors.bench.market_data_figures import (
     MarketDataParameters,
 )
 from collectors.bench.progress import Progress, aborted_warning, hold_for
-from collectors.bench.runs import keep_run
+from collectors.bench.runs import kept
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.bench.ws_clients import (
@@ -47,7 +47,6 @@ from collectors.bench.ws_clients import (
 from collectors.scrape import ScrapeResult
 from collectors.store import histograms
 from collectors.store.model import Histogram, Point, Run, Summary
-from collectors.store.store import StoreError
 from collectors.store.summarise import figures_from_histogram
 from common.redact import mask_url
 
@@ -245,10 +244,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> MarketDataFi
     if cfg.store_path is None:
         return figures
     run = _build_run(cfg, figures, counters, started_at, measured, server)
-    try:
-        return replace(figures, run_id=keep_run(cfg.store_path, run))
-    except StoreError as exc:
-        return replace(figures, store_error=str(exc))
+    return kept(figures, cfg.store_path, run)
 
 
 def _build_run(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.bench.figures import Verdict
+from collectors.bench.figures import Verdict, outcome_json
 
 __all__ = ["ConnectionFigures", "FrameLatency", "MarketDataFigures", "MarketDataParameters"]
 
@@ -114,17 +114,7 @@ class MarketDataFigures:
             "orders": self.orders,
             "measured_seconds": self.measured_seconds,
             "client_cpu_pct": self.client_cpu_pct,
-            "trusted": self.trusted,
-            "trust_reasons": list(self.verdict.trust_reasons),
-            "warnings": list(self.verdict.warnings),
+            **self.verdict.to_json(),
             "config": self.config.to_json(),
         }
-        if self.server is not None:
-            out["server"] = self.server
-        if self.aborted:
-            out["aborted"] = True
-        if self.run_id is not None:
-            out["run_id"] = self.run_id
-        if self.store_error is not None:
-            out["store_error"] = self.store_error
-        return out
+        return out | outcome_json(self.server, self.aborted, self.run_id, self.store_error)

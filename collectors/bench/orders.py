@@ -26,12 +26,11 @@ from collectors.bench.orders_figures import (
     per_second_series,
     summarize,
 )
-from collectors.bench.runs import keep_run, measured_run
+from collectors.bench.runs import kept, measured_run
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.workload import chunk_size, order_batches, spec_order_batches
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Histogram, Run, Summary
-from collectors.store.store import StoreError
 from common.redact import mask_url
 
 __all__ = ["OrdersConfig", "build_run", "run_orders_benchmark"]
@@ -112,10 +111,7 @@ def run_orders_benchmark(
     if cfg.store_path is None:
         return figures
     run = build_run(cfg, result, figures, summary, hists, server)
-    try:
-        return replace(figures, run_id=keep_run(cfg.store_path, run))
-    except StoreError as exc:
-        return replace(figures, store_error=str(exc))
+    return kept(figures, cfg.store_path, run)
 
 
 def build_run(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from collectors.bench.figures import LatencyView, ScheduleLag, Verdict
+from collectors.bench.figures import LatencyView, ScheduleLag, Verdict, outcome_json
 from collectors.bench.httpload import LoadResult, Sample
 from collectors.bench.percentiles import percentiles_ms
 from collectors.bench.trust import TrustInputs, error_limit_passed, trust_reasons
@@ -118,24 +118,14 @@ class OrdersFigures:
             "orders_per_s": self.orders_per_s,
             "latency_ms": self.latency.to_json(),
             "service_time_ms": self.service_time.to_json(),
-            "trusted": self.trusted,
-            "trust_reasons": list(self.verdict.trust_reasons),
-            "warnings": list(self.verdict.warnings),
+            **self.verdict.to_json(),
             "generator_cpu_pct": self.generator_cpu_pct,
             "schedule_lag_ms": self.schedule_lag.to_json(),
             "config": self.config.to_json(),
         }
         if self.batch is not None:
             out["batch"] = self.batch.to_json()
-        if self.server is not None:
-            out["server"] = self.server
-        if self.aborted:
-            out["aborted"] = True
-        if self.run_id is not None:
-            out["run_id"] = self.run_id
-        if self.store_error is not None:
-            out["store_error"] = self.store_error
-        return out
+        return out | outcome_json(self.server, self.aborted, self.run_id, self.store_error)
 
 
 def endpoint(batch_size: int) -> str:

@@ -7,8 +7,9 @@ run_id = keep_run(store_path, run)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import duckdb
 
@@ -22,7 +23,7 @@ from collectors.store.model import Histogram, Point, Run, Status, Summary, new_r
 from collectors.store.spool import spool_run
 from collectors.store.store import DuplicateRun, InvalidRun, RunStore, StoreError, StoreLocked
 
-__all__ = ["ABORTED_STATUS", "keep_figures_run", "keep_run", "measured_run"]
+__all__ = ["ABORTED_STATUS", "keep_figures_run", "keep_run", "kept", "measured_run"]
 
 # The status an interrupted benchmark's run is kept with. The store knows complete, partial and
 # failed; an aborted run is a partial one, and its first warning says it was aborted.
@@ -53,6 +54,29 @@ def keep_run(store_path: str, run: Run) -> str:
         except OSError as failed:
             raise StoreError(f"{reason}; the run could not be spooled either ({failed})") from None
         raise StoreError(f"{reason}; the run was spooled to {path} for the next writer") from None
+
+
+class _Keepable(Protocol):
+    """Frozen figures that note the run they were kept as, or why the store refused it."""
+
+    @property
+    def run_id(self) -> str | None: ...
+
+    @property
+    def store_error(self) -> str | None: ...
+
+
+_Figures = TypeVar("_Figures", bound=_Keepable)
+
+
+def kept(figures: _Figures, store_path: str, run: Run) -> _Figures:
+    """`figures` (a frozen dataclass) with the id of `run` once kept at `store_path`, or with
+    why the store refused it (`store_error`), so the measured figures are still printed before
+    the command fails."""
+    try:
+        return replace(figures, run_id=keep_run(store_path, run))  # type: ignore[type-var]
+    except StoreError as exc:
+        return replace(figures, store_error=str(exc))  # type: ignore[type-var]
 
 
 def keep_figures_run(store_path: str, run: Run, figures: dict[str, Any]) -> None:

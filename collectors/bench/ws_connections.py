@@ -30,7 +30,7 @@ from collectors.bench.errors import BenchFailed, BenchUsageError
 from collectors.bench.figures import Verdict
 from collectors.bench.percentiles import percentiles_ms
 from collectors.bench.progress import Progress, aborted_warning, hold_for
-from collectors.bench.runs import keep_run
+from collectors.bench.runs import kept
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.bench.ws_clients import (
@@ -50,7 +50,6 @@ from collectors.bench.ws_connections_figures import (
 )
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run
-from collectors.store.store import StoreError
 from collectors.store.summarise import summarise
 from common.fdlimit import raise_fd_limit
 from common.redact import mask_url
@@ -212,10 +211,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> WsConnect
     if cfg.store_path is None:
         return figures
     run = _build_run(cfg, figures, holder, lags, started_at, measured, server)
-    try:
-        return replace(figures, run_id=keep_run(cfg.store_path, run))
-    except StoreError as exc:
-        return replace(figures, store_error=str(exc))
+    return kept(figures, cfg.store_path, run)
 
 
 def _build_run(

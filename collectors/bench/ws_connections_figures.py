@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.bench.figures import Verdict
+from collectors.bench.figures import Verdict, outcome_json
 
 __all__ = ["FrameLag", "WsConnectionsFigures", "WsConnectionsParameters"]
 
@@ -110,17 +110,7 @@ class WsConnectionsFigures:
             "cap_reason": self.cap_reason,
             "measured_seconds": self.measured_seconds,
             "client_cpu_pct": self.client_cpu_pct,
-            "trusted": self.trusted,
-            "trust_reasons": list(self.verdict.trust_reasons),
-            "warnings": list(self.verdict.warnings),
+            **self.verdict.to_json(),
             "config": self.config.to_json(),
         }
-        if self.server is not None:
-            out["server"] = self.server
-        if self.aborted:
-            out["aborted"] = True
-        if self.run_id is not None:
-            out["run_id"] = self.run_id
-        if self.store_error is not None:
-            out["store_error"] = self.store_error
-        return out
+        return out | outcome_json(self.server, self.aborted, self.run_id, self.store_error)
