@@ -12,7 +12,7 @@ from typing import Any
 
 from collectors.store.model import LatencyFigures
 
-__all__ = ["LatencyView", "ScheduleLag", "Verdict", "figures_ms", "outcome_json"]
+__all__ = ["LatencyView", "Outcome", "ScheduleLag", "Verdict", "figures_ms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +87,30 @@ class Verdict:
         }
 
 
-def outcome_json(
-    server: dict[str, Any] | None, aborted: bool, run_id: str | None, store_error: str | None
-) -> dict[str, Any]:
-    """The keys a benchmark's JSON ends with, each only when it applies: what the server's
-    /metrics said, that it was aborted, and the run it was kept as (or why it was not)."""
-    out: dict[str, Any] = {}
-    if server is not None:
-        out["server"] = server
-    if aborted:
-        out["aborted"] = True
-    if run_id is not None:
-        out["run_id"] = run_id
-    if store_error is not None:
-        out["store_error"] = store_error
-    return out
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What every benchmark's figures end with: the verdict, what the server's /metrics said,
+    whether it was aborted, and the run it was kept as (or why the store refused it)."""
+
+    verdict: Verdict
+    server: dict[str, Any] | None = None
+    aborted: bool = False
+    run_id: str | None = None
+    store_error: str | None = None
+
+    @property
+    def trusted(self) -> bool:
+        return self.verdict.trusted
+
+    def outcome_json(self) -> dict[str, Any]:
+        """The closing keys of the benchmark's JSON, each only when it applies."""
+        out: dict[str, Any] = {}
+        if self.server is not None:
+            out["server"] = self.server
+        if self.aborted:
+            out["aborted"] = True
+        if self.run_id is not None:
+            out["run_id"] = self.run_id
+        if self.store_error is not None:
+            out["store_error"] = self.store_error
+        return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.bench.figures import Verdict, outcome_json
+from collectors.bench.figures import Outcome
 
 __all__ = ["ConnectionFigures", "FrameLatency", "MarketDataFigures", "MarketDataParameters"]
 
@@ -77,7 +77,7 @@ class FrameLatency:
 
 
 @dataclass(frozen=True, slots=True)
-class MarketDataFigures:
+class MarketDataFigures(Outcome):
     """The figures of one market data run; `run_id` or `store_error` once it was kept."""
 
     target: str
@@ -91,16 +91,7 @@ class MarketDataFigures:
     orders: dict[str, Any] | None  # the order driver's figures, when orders were placed
     measured_seconds: float
     client_cpu_pct: float
-    verdict: Verdict
     config: MarketDataParameters
-    server: dict[str, Any] | None = None
-    aborted: bool = False
-    run_id: str | None = None
-    store_error: str | None = None
-
-    @property
-    def trusted(self) -> bool:
-        return self.verdict.trusted
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -117,4 +108,4 @@ class MarketDataFigures:
             **self.verdict.to_json(),
             "config": self.config.to_json(),
         }
-        return out | outcome_json(self.server, self.aborted, self.run_id, self.store_error)
+        return out | self.outcome_json()

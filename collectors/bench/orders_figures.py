@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from collectors.bench.figures import LatencyView, ScheduleLag, Verdict, outcome_json
+from collectors.bench.figures import LatencyView, Outcome, ScheduleLag, Verdict
 from collectors.bench.httpload import LoadResult, Sample
 from collectors.bench.percentiles import percentiles_ms
 from collectors.bench.trust import TrustInputs, error_limit_passed, trust_reasons
@@ -78,7 +78,7 @@ class BatchFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class OrdersFigures:
+class OrdersFigures(Outcome):
     """The figures of one orders run; `run_id` or `store_error` once it was kept (or not)."""
 
     target: str
@@ -91,20 +91,11 @@ class OrdersFigures:
     orders_per_s: float
     latency: LatencyView  # from the due time
     service_time: LatencyView  # from the send
-    verdict: Verdict
     generator_cpu_pct: float
     schedule_lag: ScheduleLag
     config: OrdersParameters
     errors_over_limit: bool  # the errors alone make the run untrustworthy
     batch: BatchFigures | None = None
-    server: dict[str, Any] | None = None
-    aborted: bool = False
-    run_id: str | None = None
-    store_error: str | None = None
-
-    @property
-    def trusted(self) -> bool:
-        return self.verdict.trusted
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -125,7 +116,7 @@ class OrdersFigures:
         }
         if self.batch is not None:
             out["batch"] = self.batch.to_json()
-        return out | outcome_json(self.server, self.aborted, self.run_id, self.store_error)
+        return out | self.outcome_json()
 
 
 def endpoint(batch_size: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.bench.figures import Verdict, outcome_json
+from collectors.bench.figures import Outcome
 
 __all__ = ["FrameLag", "WsConnectionsFigures", "WsConnectionsParameters"]
 
@@ -53,7 +53,7 @@ class FrameLag:
 
 
 @dataclass(frozen=True, slots=True)
-class WsConnectionsFigures:
+class WsConnectionsFigures(Outcome):
     """The figures of one connection test; `run_id` or `store_error` once it was kept."""
 
     target: str
@@ -74,16 +74,7 @@ class WsConnectionsFigures:
     cap_reasons: tuple[str, ...]  # what on this machine limited the test
     measured_seconds: float
     client_cpu_pct: float
-    verdict: Verdict
     config: WsConnectionsParameters
-    server: dict[str, Any] | None = None
-    aborted: bool = False
-    run_id: str | None = None
-    store_error: str | None = None
-
-    @property
-    def trusted(self) -> bool:
-        return self.verdict.trusted
 
     @property
     def cap_reason(self) -> str | None:
@@ -113,4 +104,4 @@ class WsConnectionsFigures:
             **self.verdict.to_json(),
             "config": self.config.to_json(),
         }
-        return out | outcome_json(self.server, self.aborted, self.run_id, self.store_error)
+        return out | self.outcome_json()
