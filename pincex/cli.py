@@ -17,7 +17,7 @@ from common.errors import one_line
 from common.ports import PortUnavailable
 from common.redact import redact
 
-__all__ = ["COMMANDS", "LazyCommand", "assembled_bench", "cli", "main"]
+__all__ = ["COMMANDS", "LazyCommand", "cli", "main"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class LazyCommand:
 
 COMMANDS: dict[str, LazyCommand] = {
     "bench": LazyCommand(
-        "pincex.cli:assembled_bench",
+        "pincex.commands.bench:bench",
         "Benchmarks: each prints a human summary, or one JSON object with --json.",
     ),
     "dashboard": LazyCommand(
@@ -76,31 +76,6 @@ COMMANDS: dict[str, LazyCommand] = {
     "slo": LazyCommand("pincex.commands.slo:slo", "Judge results against the spec's SLOs."),
 }
 """Every top-level command, by name."""
-
-
-def assembled_bench() -> click.Group:
-    """The `bench` group with every benchmark attached (imports them all)."""
-    from pincex.commands.bench import bench
-    from pincex.commands.bench_abuse import abuse
-    from pincex.commands.bench_db import db
-    from pincex.commands.bench_generators import generators
-    from pincex.commands.bench_orders import orders
-    from pincex.commands.bench_store import store
-    from pincex.commands.bench_ws import market_data, ws_connections
-    from pincex.commands.dashboard import dashboard_bench
-
-    for command in (
-        orders,
-        store,
-        db,
-        market_data,
-        ws_connections,
-        generators,
-        dashboard_bench,
-        abuse,
-    ):
-        bench.add_command(command)
-    return bench
 
 
 class _LazyGroup(click.Group):

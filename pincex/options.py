@@ -1,26 +1,48 @@
-"""Options and the progress bar every stored benchmark command shares."""
+"""The options the benchmark commands share, as decorators, and the context they build.
+
+    @click.command(cls=BenchCommand)
+    @target_option()
+    @allow_remote_option
+    @admin_key_option
+    @run_options            # --label --tag --store --no-store --scrape-interval -> BenchContext
+    @json_option
+    def orders(target, allow_remote, admin_key, bench: BenchContext, as_json): ...
+
+Also the progress bar and the `--json` printing every stored benchmark shares.
+"""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 import orjson
 
-from collectors.settings import get_settings
+from collectors.settings import CollectorSettings, get_settings
 from collectors.store.limits import MAX_TAGS, RunFormatError, check_name
 from common.errors import UsageFailure
 
 __all__ = [
+    "BenchContext",
+    "admin_key_option",
+    "allow_remote_option",
+    "connections_option",
     "echo_json",
     "fail_if_not_stored",
+    "json_option",
+    "keep_options",
     "progress_bar",
+    "rate_option",
+    "run_options",
     "scrape_option",
     "store_options",
-    "store_path_of",
+    "symbol_option",
+    "target_option",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -88,9 +110,117 @@ def scrape_option(fn: _F) -> _F:
     )(fn)
 
 
-def store_path_of(store_path: str | None, no_store: bool) -> str | None:
-    """The store the run goes to, or None with --no-store."""
-    return None if no_store else (store_path or get_settings().store_path)
+@dataclass(frozen=True, slots=True)
+class BenchContext:
+    """What a benchmark command knows besides its own options: the settings, and where and how
+    its run is kept (`store_path` None: not kept)."""
+
+    settings: CollectorSettings
+    store_path: str | None
+    label: str = "unlabelled"
+    tags: tuple[str, ...] = ()
+    scrape_interval: float = 1.0
+
+
+def _with_context(fn: _F, scrape: bool) -> _F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        settings = get_settings()
+        no_store = kwargs.pop("no_store")
+        store_path = kwargs.pop("store_path")
+        kwargs["bench"] = BenchContext(
+            settings,
+            None if no_store else (store_path or settings.store_path),
+            kwargs.pop("label"),
+            kwargs.pop("tags"),
+            kwargs.pop("scrape_interval") if scrape else 0.0,
+        )
+        return fn(*args, **kwargs)
+
+    wrapped = store_options(wrapper)
+    return scrape_option(wrapped) if scrape else wrapped  # type: ignore[return-value]
+
+
+def run_options(fn: _F) -> _F:
+    """--label, --tag, --store, --no-store and --scrape-interval, handed to the command as one
+    `bench: BenchContext` argument."""
+    return _with_context(fn, scrape=True)
+
+
+def keep_options(fn: _F) -> _F:
+    """--label, --tag, --store and --no-store as one `bench: BenchContext` argument, for a
+    benchmark that has no target's /metrics to scrape."""
+    return _with_context(fn, scrape=False)
+
+
+def json_option(fn: _F) -> _F:
+    """--json: one JSON object on stdout instead of the human summary."""
+    return click.option("--json", "as_json", is_flag=True, help="print one JSON object")(fn)
+
+
+def allow_remote_option(fn: _F) -> _F:
+    """--allow-remote: a target off loopback is refused without it."""
+    return click.option(
+        "--allow-remote", is_flag=True, help="allow a target that is not on loopback"
+    )(fn)
+
+
+def target_option(
+    help_text: str = "exchange URL (default PINCEX_TARGET or http://127.0.0.1:8080)",
+    from_settings: bool = True,
+) -> Callable[[_F], _F]:
+    """--target: the URL to load; unless given, the settings' target (`from_settings`) or
+    None. Checked by the command (`collectors.bench.target.base_url`)."""
+
+    def default(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        return value or (get_settings().target if from_settings else None)
+
+    return click.option("--target", default=None, callback=default, help=help_text)
+
+
+def rate_option(default: float, help_text: str) -> Callable[[_F], _F]:
+    """--rate: the open model's fixed rate (per second, at least 1)."""
+    return click.option(
+        "--rate", type=click.FloatRange(min=1), default=default, show_default=True, help=help_text
+    )
+
+
+def connections_option(
+    help_text: str = "keep-alive connections the requests are spread over",
+) -> Callable[[_F], _F]:
+    """--connections: the HTTP generator's keep-alive connections (1 to 1024, default 16)."""
+    return click.option(
+        "--connections",
+        type=click.IntRange(1, 1024),
+        default=16,
+        show_default=True,
+        help=help_text,
+    )
+
+
+def admin_key_option(fn: _F) -> _F:
+    """--admin-key: seeds users through the exchange's admin key; else the settings' key."""
+
+    def default(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        return value or get_settings().admin_key or None
+
+    return click.option(
+        "--admin-key",
+        default=None,
+        callback=default,
+        help="seed users through the exchange's admin key (env PINCEX_ADMIN_KEY)",
+    )(fn)
+
+
+def symbol_option(fn: _F) -> _F:
+    """--symbol: the symbol the load trades or watches (upper-cased)."""
+    return click.option(
+        "--symbol",
+        default="BTCUSD",
+        show_default=True,
+        callback=lambda _ctx, _param, value: value.upper(),
+        help="symbol the orders trade (and the market data streams watch)",
+    )(fn)
 
 
 @contextmanager

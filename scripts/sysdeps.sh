@@ -17,6 +17,10 @@ fi
 if ! command -v pdftotext >/dev/null 2>&1; then
   missing+=(poppler-utils)
 fi
+# `pincex bench generators` serves the same static answer from nginx (found in PATH or /usr/sbin).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  missing+=(nginx)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

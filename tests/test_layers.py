@@ -30,17 +30,6 @@ ALLOWED: dict[str, frozenset[str]] = {
 CLICK_ALLOWED = ("pincex", "common.errors")
 USAGE_FAILURE_ALLOWED = ("pincex", "common.errors")  # common.errors defines it
 
-# Modules breaking a rule today, each with the engineer removing the break in issue 11. The
-# lead empties this list when merging; a break not listed here fails the tests.
-ALLOWLIST: frozenset[tuple[str, str]] = frozenset(
-    {
-        # engineer B: the benchmarks raise their own errors, the bench commands map them
-        ("collectors.bench.generators", "UsageFailure"),
-        ("collectors.bench.nginx_server", "UsageFailure"),
-        ("collectors.bench.target", "UsageFailure"),
-    }
-)
-
 
 def _modules() -> Iterator[tuple[str, Path]]:
     for package in ALLOWED:
@@ -109,44 +98,9 @@ def test_every_package_is_walked() -> None:
 
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_go_downward_only(module: str) -> None:
-    found = breaks(module, MODULES[module]) - ALLOWLIST
+    found = breaks(module, MODULES[module])
     assert not found, (
         f"{module} breaks the layering: {sorted(what for _, what in found)} "
         "(pincex -> dashboard -> planning | collectors -> exchange_ref -> common; click only "
         "in pincex/ and common/errors.py; UsageFailure only in pincex/)"
     )
-
-
-def test_the_allowlist_holds_only_real_breaks() -> None:
-    """An entry whose module no longer breaks the rule is removed, so the list only shrinks."""
-    every = set().union(*(breaks(m, p) for m, p in MODULES.items()))
-    assert every >= ALLOWLIST, sorted(ALLOWLIST - every)
-
-
-@pytest.mark.parametrize(
-    ("module", "source", "expected"),
-    [
-        ("collectors.x", "def f():\n    import dashboard.ui\n", {("collectors.x", "dashboard")}),
-        ("collectors.x", "from planning import sizing\n", {("collectors.x", "planning")}),
-        ("planning.x", "from collectors.store import RunStore\n", {("planning.x", "collectors")}),
-        ("common.x", "from exchange_ref import engine\n", {("common.x", "exchange_ref")}),
-        ("exchange_ref.x", "import pincex.cli\n", {("exchange_ref.x", "pincex")}),
-        ("dashboard.x", "import click\n", {("dashboard.x", "click")}),
-        (
-            "collectors.x",
-            "from common.errors import UsageFailure\n",
-            {("collectors.x", "UsageFailure")},
-        ),
-        (
-            "dashboard.a.b",
-            "if TYPE_CHECKING:\n    from ...pincex import cli\n",
-            {("dashboard.a.b", "pincex")},
-        ),
-        ("dashboard.x", "from collectors.store import RunStore\nimport planning\n", set()),
-        ("pincex.x", "import click\nfrom common.errors import UsageFailure\n", set()),
-    ],
-)
-def test_a_break_is_found(tmp_path: Path, module: str, source: str, expected: set[object]) -> None:
-    path = tmp_path / "m.py"
-    path.write_text(source)
-    assert breaks(module, path) == expected

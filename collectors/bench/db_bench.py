@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.bench.stats import percentile
+from collectors.bench.percentiles import percentiles_ms
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
 from exchange_ref.keys import key_digest
 from exchange_ref.storage import (
@@ -138,19 +138,19 @@ class DbBenchResult:
 
 
 def _summary(durations: list[float], rows: int, wall_s: float) -> dict[str, Any]:
-    ordered = sorted(durations)
-    count = len(ordered)
+    count = len(durations)
+    p = percentiles_ms(durations, (50, 95, 99))
 
     def ms(value: float | None) -> float | None:
         return None if value is None or not count else round(value, 3)
 
     return {
         "count": count,
-        "avg_ms": ms(sum(ordered) / count if count else None),
-        "p50_ms": ms(percentile(ordered, 50) if count else None),
-        "p95_ms": ms(percentile(ordered, 95) if count else None),
-        "p99_ms": ms(percentile(ordered, 99) if count else None),
-        "max_ms": ms(ordered[-1] if count else None),
+        "avg_ms": ms(sum(durations) / count if count else None),
+        "p50_ms": ms(p[50.0]),
+        "p95_ms": ms(p[95.0]),
+        "p99_ms": ms(p[99.0]),
+        "max_ms": ms(max(durations) if count else None),
         "rows": rows,
         "queries_per_second": round(count / wall_s, 1) if wall_s > 0 else None,
     }

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from collectors.bench.db_bench import DbBenchResult
-from collectors.bench.runs import host_facts
+from collectors.bench.host import host_facts
+from collectors.bench.percentiles import percentiles_ms
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
 from collectors.store.summarise import summarise
@@ -73,7 +74,7 @@ def _series(result: DbBenchResult) -> list[Point]:
                 "client",
                 "query_p95_ms",
                 float(second),
-                float(np.percentile(durations[mask], 95)),
+                percentiles_ms(durations[mask], (95,))[95.0],
             )
         )
     return points

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from collectors.bench.baseline_book import BaselineBook
 from collectors.bench.engine_flow import OP_CANCEL, OP_LIMIT, Op
+from collectors.bench.percentiles import percentiles
 from exchange_ref.engine import book as engine_book
 from exchange_ref.engine.types import SymbolSpec
 
@@ -185,13 +186,9 @@ def figures(make_book: Callable[[], _Book], ops: Sequence[Op]) -> tuple[Figures,
 
 
 def _percentiles(latencies: list[int]) -> tuple[int, int, int, int]:
-    ordered = sorted(latencies)
-    n = len(ordered)
-
-    def rank(per_mille: int) -> int:  # nearest rank: the ceil(q * n)-th smallest
-        return ordered[max(1, -(-per_mille * n // 1000)) - 1]
-
-    return rank(500), rank(990), rank(999), ordered[-1]
+    """p50, p99, p99.9 (from the benchmarks' one HdrHistogram method) and max, in ns."""
+    p = percentiles(latencies, (50, 99, 99.9))
+    return round(p[50.0]), round(p[99.0]), round(p[99.9]), max(latencies)
 
 
 def _timer_overhead_ns() -> int:

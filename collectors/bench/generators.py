@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 import orjson
 
+from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import figures_ms
+from collectors.bench.host import host_facts
 from collectors.bench.nginx_server import pinned
-from collectors.bench.runs import figures_ms, host_facts
 from collectors.store.model import Histogram, Run, Summary, new_run_id
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
-from common.errors import UsageFailure, one_line
 from common.redact import mask_url
 
 __all__ = [
@@ -116,7 +117,7 @@ def _run_child(
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise UsageFailure(f"{name} overran its {timeout:.0f} s limit and was killed", 1) from None
+        raise BenchFailed(f"{name} overran its {timeout:.0f} s limit and was killed") from None
     except BaseException:
         proc.kill()
         proc.wait()
@@ -126,7 +127,7 @@ def _run_child(
     if proc.returncode != 0:
         lines = err.decode(errors="replace").strip().splitlines()
         last = lines[-1].strip() if lines else "no output on stderr"
-        raise UsageFailure(f"{name} failed (exit {proc.returncode}): {last}", 1)
+        raise BenchFailed(f"{name} failed (exit {proc.returncode}): {last}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return _Child(out.decode(errors="replace"), wall, cpu)
 
@@ -150,7 +151,8 @@ def run_ours(cfg: GeneratorsConfig, tmp: Path, tick: Tick | None = None) -> Meas
     try:
         doc = orjson.loads(child.stdout)
     except orjson.JSONDecodeError:
-        raise UsageFailure(f"{OURS} printed no JSON: {one_line(child.stdout)}", 1) from None
+        first = (child.stdout.strip().splitlines() or ["nothing"])[0]
+        raise BenchFailed(f"{OURS} printed no JSON: {first}") from None
     run = RunStore(store).get(doc["run_id"])
     summary = dataclasses.replace(run.summaries[0], name=OURS)
     hists = [dataclasses.replace(h, name=OURS) for h in run.histograms]
@@ -241,7 +243,7 @@ def run_locust(cfg: GeneratorsConfig, key: str, tmp: Path, tick: Tick | None = N
         entries = json.loads((tmp / f"locust-{key}.json").read_text())
         window = json.loads(cpu_file.read_text())
     except (OSError, ValueError) as exc:
-        raise UsageFailure(f"{name} left no statistics: {exc}", 1) from None
+        raise BenchFailed(f"{name} left no statistics: {exc}") from None
     figures, summary, hists = locust_figures(name, entries)
     doc = {"name": name, "model": "closed", "users": cfg.locust_users, **figures}
     doc["cpu_pct"] = round(window["cpu_s"] / max(window["wall_s"], 1e-9) * 100, 1)
@@ -298,7 +300,7 @@ def run_generators(
     """Ours, then each Locust class, one after the other against `cfg.target`;
     `progress(seconds done, seconds planned)` over all the phases."""
     if cfg.locust_classes and importlib.util.find_spec("locust") is None:
-        raise UsageFailure("locust is not installed in this environment (pip install locust)")
+        raise BenchUsageError("locust is not installed in this environment (pip install locust)")
     total = float(cfg.duration * (1 + len(cfg.locust_classes)))
 
     def ticker(phase: int) -> Tick | None:

@@ -8,12 +8,18 @@ separately, from the actual send (service time). Request bodies are built before
 starts, so the generator spends its time on the wire, not on JSON.
 
 Due requests are released whenever the event loop runs anyway (on every answer) and otherwise
-by a timer; each request's release is timed against its due time (the schedule lag).
+by a timer; each request's release is timed against its due time (the schedule lag). The event
+loop's timers count whole milliseconds (libuv's clock), so a timer alone releases requests up
+to a millisecond late; when requests are `SPIN_MIN_INTERVAL` or more apart, the timer wakes
+the generator `SPIN_AHEAD` early and the last stretch is spun through the loop (answers are
+still read between turns), so requests leave on time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
 import time
 from array import array
 from collections import deque
@@ -66,6 +72,7 @@ class LoadResult:
     # server's): p99 and max in seconds
     schedule_lag_p99: float = 0.0
     schedule_lag_max: float = 0.0
+    aborted: bool = False  # interrupted (SIGINT): the samples are those answered before it
 
 
 class TargetUnreachable(ConnectionError):
@@ -75,6 +82,8 @@ class TargetUnreachable(ConnectionError):
 CONNECT_TIMEOUT = 5.0  # seconds to open one connection
 DRAIN_SECONDS = 10.0  # seconds past the time bound that answers are still awaited
 TICK = 0.001  # the release timer's shortest sleep: the event loop's timers count milliseconds
+SPIN_AHEAD = 0.0005  # seconds before a due time the timer wakes, to spin the rest
+SPIN_MIN_INTERVAL = 0.002  # spin only when requests are at least this far apart (<= 500/s)
 
 
 def _encode(req: Request, host: str) -> bytes:
@@ -142,8 +151,10 @@ class _Load:
         self.released = 0  # requests released so far: the next one to release
         self.busy = 0  # requests sent and not answered
         self.not_sent = 0
+        self.aborted = False
         self.start = self.deadline = 0.0
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.Handle | None = None
+        self.spin = interval >= SPIN_MIN_INTERVAL
         self.connecting: set[asyncio.Task[None]] = set()
         self.connections: list[_Connection] = []  # every one opened or to open
         self.finished: asyncio.Future[None] = self.loop.create_future()
@@ -182,9 +193,13 @@ class _Load:
                     backlog.append(k)
             self.released = last
         if last < self.count and self.timer is None:
-            # half a millisecond more: the loop rounds timers to whole milliseconds
-            wait = start + last * interval - now + 0.0005
-            self.timer = self.loop.call_later(max(wait, TICK), self.tick)
+            wait = start + last * interval - now
+            if not self.spin:
+                self.timer = self.loop.call_later(max(wait, TICK), self.tick)
+            elif wait > SPIN_AHEAD:
+                self.timer = self.loop.call_later(wait - SPIN_AHEAD, self.tick)
+            else:  # the last stretch: one loop turn at a time, polling the sockets between
+                self.timer = self.loop.call_soon(self.tick)
 
     def tick(self) -> None:
         self.timer = None
@@ -274,6 +289,14 @@ class _Load:
         if self.busy == 0:
             self.end()
 
+    def abort(self) -> None:
+        """Interrupted: release nothing more; requests released but never sent are not sent,
+        and answers still awaited are not waited for (they give no sample)."""
+        self.aborted = True
+        self.count = self.released
+        self.expire()
+        self.end()
+
     def give_up(self) -> None:
         """DRAIN_SECONDS past the time bound: the answers still awaited never came."""
         for conn in [c for c in self.connections if c.index >= 0]:
@@ -344,10 +367,17 @@ async def run_open_model(
 
     wall = time.time()
     ticker = asyncio.create_task(reporter()) if progress is not None else None
+    # Ctrl-C stops the load and returns what was measured (marked aborted); a second one
+    # interrupts as usual once the handler is gone
+    on_sigint = threading.current_thread() is threading.main_thread()
+    if on_sigint:
+        load.loop.add_signal_handler(signal.SIGINT, load.abort)
     load.begin(max_seconds)
     try:
         await load.finished
     finally:
+        if on_sigint:
+            load.loop.remove_signal_handler(signal.SIGINT)
         if ticker is not None:
             ticker.cancel()
         load.close()
@@ -359,7 +389,15 @@ async def run_open_model(
     samples.sort(key=lambda s: s.index)
     lag_p99, lag_max = _p99_and_max(load.lags)
     return LoadResult(
-        samples, wall, elapsed, load.not_sent, load.errors, last_done, lag_p99, lag_max
+        samples,
+        wall,
+        elapsed,
+        load.not_sent,
+        load.errors,
+        last_done,
+        lag_p99,
+        lag_max,
+        load.aborted,
     )
 
 

@@ -6,60 +6,53 @@ its `event_time_us` (both wall-clock microseconds on this host), recorded into a
 memory stays bounded however long the run. Depth frames carry update ids `U`/`u`; a frame whose
 `U` is not the previous frame's `u` + 1 is a gap (frames the exchange dropped for a slow client).
 
-The pieces the connection test reuses live here too: the URL helpers, `open_client`, user
-seeding and the REST order driver.
+The clients, the order driver and the run they share with the connection test are in
+`ws_clients`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from array import array
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from collectors.bench.orders import order_batches, seed_users
-from collectors.bench.runs import (
-    Progress,
-    ServerWatch,
-    hold_for,
-    keep_figures_run,
-    measured_run,
-    server_summary,
+from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Verdict
+from collectors.bench.market_data_figures import (
+    ConnectionFigures,
+    FrameLatency,
+    MarketDataFigures,
+    MarketDataParameters,
 )
+from collectors.bench.progress import Progress, aborted_warning, hold_for
+from collectors.bench.runs import kept
+from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.bench.ws_clients import (
+    OrderDriver,
+    clients_run,
+    close_all,
+    first_errors,
+    open_all,
+    seed_keys,
+    source_hosts,
+    ws_url,
+)
 from collectors.scrape import ScrapeResult
 from collectors.store import histograms
 from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import figures_from_histogram
 from common.redact import mask_url
 
-__all__ = [
-    "MarketDataConfig",
-    "OrderDriver",
-    "close_all",
-    "first_errors",
-    "http_base",
-    "open_all",
-    "open_client",
-    "run_market_data",
-    "seed_keys",
-    "source_hosts",
-    "spec_lines",
-    "ws_url",
-]
+__all__ = ["MarketDataConfig", "run_market_data", "spec_lines"]
 
 _FLUSH_EVERY = 65_536  # latency samples buffered before they go into the histogram
-_OPEN_TIMEOUT = 10.0
-_SOURCE_HOSTS = 250
 
 
 @dataclass(slots=True)
@@ -76,150 +69,6 @@ class MarketDataConfig:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
-
-
-def http_base(target: str) -> str:
-    """The exchange's REST base: ws(s):// becomes http(s)://, a trailing /ws or / is dropped."""
-    url = urlsplit(target.rstrip("/"))
-    scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
-    path = url.path.removesuffix("/ws")
-    return urlunsplit((scheme, url.netloc, path, "", "")).rstrip("/")
-
-
-def ws_url(target: str) -> str:
-    """The exchange's market data WebSocket URL for a base URL."""
-    url = urlsplit(http_base(target))
-    scheme = "wss" if url.scheme == "https" else "ws"
-    return urlunsplit((scheme, url.netloc, url.path + "/ws", "", ""))
-
-
-async def open_client(
-    url: str,
-    streams: list[str],
-    request_id: int,
-    local_host: str | None = None,
-    timeout: float = _OPEN_TIMEOUT,
-) -> ClientConnection:
-    """Connect, subscribe to `streams` and return once the exchange acknowledged it."""
-    extra: dict[str, Any] = {}
-    if local_host is not None:
-        extra["local_addr"] = (local_host, 0)
-    ws = await connect(
-        url,
-        proxy=None,
-        compression=None,
-        open_timeout=timeout,
-        ping_interval=None,
-        close_timeout=2,
-        max_queue=None,
-        **extra,
-    )
-    try:
-        request = {"method": "SUBSCRIBE", "params": streams, "id": request_id}
-        await ws.send(orjson.dumps(request).decode())
-        async with asyncio.timeout(timeout):
-            while True:
-                reply = orjson.loads(await ws.recv())
-                if reply.get("id") == request_id and "stream" not in reply:
-                    break
-        if reply.get("error") is not None:
-            raise RuntimeError(f"SUBSCRIBE refused: {reply['error']}")
-    except BaseException:
-        await ws.close()
-        raise
-    return ws
-
-
-async def seed_keys(target: str, admin_key: str, users: int, symbol: str) -> list[str]:
-    """API keys of `users` freshly seeded, funded users (the exchange's admin endpoint)."""
-    return await asyncio.to_thread(
-        seed_users, http_base(target), admin_key, users, symbol, "wsbench"
-    )
-
-
-@dataclass(slots=True)
-class OrderDriver:
-    """Places the order generator's orders at `rate` per second until stopped (open model)."""
-
-    target: str
-    keys: list[str]
-    rate: float
-    symbol: str = "BTCUSD"
-    concurrency: int = 8
-    sent: int = 0
-    ok: int = 0
-    errors: int = 0
-    skipped: int = 0  # due while every request slot was busy
-    first_error: str | None = None
-    elapsed: float = 0.0
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    async def run(self) -> None:
-        orders = [b[0] for b in order_batches(4096, 1, self.symbol, seed=7)]
-        slots = asyncio.Semaphore(self.concurrency)
-        pending: set[asyncio.Task[None]] = set()
-        async with httpx.AsyncClient(base_url=http_base(self.target), timeout=10) as client:
-
-            async def post(i: int) -> None:
-                try:
-                    r = await client.post(
-                        "/api/v1/orders",
-                        content=orjson.dumps(orders[i % len(orders)]),
-                        headers={
-                            "X-API-Key": self.keys[i % len(self.keys)],
-                            "Content-Type": "application/json",
-                        },
-                    )
-                    if 200 <= r.status_code < 300:
-                        self.ok += 1
-                    else:
-                        self._error(f"HTTP {r.status_code} {r.text[:120]}")
-                except httpx.HTTPError as exc:
-                    self._error(f"{type(exc).__name__}: {exc}")
-                finally:
-                    slots.release()
-
-            start = time.perf_counter()
-            i = 0
-            while not self._stop.is_set():
-                delay = start + i / self.rate - time.perf_counter()
-                if delay > 0:
-                    try:
-                        await asyncio.wait_for(self._stop.wait(), delay)
-                        break
-                    except TimeoutError:
-                        pass
-                if slots.locked():
-                    self.skipped += 1
-                else:
-                    await slots.acquire()
-                    self.sent += 1
-                    task = asyncio.create_task(post(i))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
-                i += 1
-            self.elapsed = time.perf_counter() - start
-            if pending:
-                await asyncio.wait(pending, timeout=10)
-
-    def _error(self, reason: str) -> None:
-        self.errors += 1
-        if self.first_error is None:
-            self.first_error = reason
-
-    def figures(self) -> dict[str, Any]:
-        return {
-            "rate": self.rate,
-            "sent": self.sent,
-            "ok": self.ok,
-            "errors": self.errors,
-            "skipped": self.skipped,
-            "achieved_rate": round(self.sent / self.elapsed, 2) if self.elapsed else 0.0,
-            "first_error": self.first_error,
-        }
 
 
 class _Latencies:
@@ -250,18 +99,18 @@ class _Latencies:
             histograms.record_us(self.histogram, self.buffer)
             self.buffer = array("q")
 
-    def figures(self) -> dict[str, float | None]:
+    def figures(self) -> FrameLatency:
         self.flush()
         if not self.count:
-            return dict.fromkeys(("average", "p50", "p95", "p99", "max"))
+            return FrameLatency(None, None, None, None, None)
         p = histograms.percentiles_ms(self.histogram, (50, 95, 99))
-        return {
-            "average": round(self.total_us / self.count / 1000, 3),
-            "p50": round(p[50.0], 3),
-            "p95": round(p[95.0], 3),
-            "p99": round(p[99.0], 3),
-            "max": round(self.max_us / 1000, 3),
-        }
+        return FrameLatency(
+            average=round(self.total_us / self.count / 1000, 3),
+            p50=round(p[50.0], 3),
+            p95=round(p[95.0], 3),
+            p99=round(p[99.0], 3),
+            max=round(self.max_us / 1000, 3),
+        )
 
 
 @dataclass(slots=True)
@@ -306,65 +155,11 @@ async def _read(ws: ClientConnection, counters: _Counters) -> None:
         counters.clients_with_gaps += gaps > 0
 
 
-def source_hosts(target: str) -> list[str] | None:
-    """Client source addresses 127.0.0.1-250 for a target on 127.0.0.0/8 (else None): many
-    clients then fit neither one address's ephemeral ports nor the exchange's per-source cap."""
-    host = urlsplit(target).hostname or ""
-    try:
-        if ipaddress.ip_address(host) in ipaddress.ip_network("127.0.0.0/8"):
-            return [f"127.0.0.{k}" for k in range(1, _SOURCE_HOSTS + 1)]
-    except ValueError:
-        pass
-    return None
-
-
-async def open_all(
-    url: str, streams: list[str], n: int, concurrency: int, local_hosts: list[str] | None = None
-) -> tuple[list[ClientConnection], list[str]]:
-    """Open `n` subscribed clients, at most `concurrency` at a time: (clients, errors)."""
-    gate = asyncio.Semaphore(concurrency)
-    opened: list[ClientConnection] = []
-    errors: list[str] = []
-
-    async def one(i: int) -> None:
-        async with gate:
-            host = local_hosts[i % len(local_hosts)] if local_hosts else None
-            try:
-                opened.append(await open_client(url, streams, i, host))
-            except Exception as exc:
-                errors.append(f"{type(exc).__name__}: {exc}".strip())
-
-    await asyncio.gather(*(one(i) for i in range(n)))
-    return opened, errors
-
-
-async def close_all(clients: Iterable[ClientConnection], concurrency: int = 500) -> None:
-    """Close clients, a bounded number at a time, without waiting long for any."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(ws: ClientConnection) -> None:
-        async with gate:
-            try:
-                await asyncio.wait_for(ws.close(), 3)
-            except Exception:
-                ws.transport.abort()
-
-    await asyncio.gather(*(one(ws) for ws in clients))
-
-
-def first_errors(errors: list[str], limit: int = 3) -> dict[str, int]:
-    """The distinct error reasons, most frequent first, with their counts."""
-    counts: dict[str, int] = {}
-    for e in errors:
-        counts[e[:200]] = counts.get(e[:200], 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:limit])
-
-
-async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, Any]:
+async def _run(cfg: MarketDataConfig, progress: Progress | None) -> MarketDataFigures:
     keys: list[str] = []
     if cfg.order_rate > 0:
         if not cfg.admin_key:
-            raise RuntimeError("placing orders needs the exchange's admin key (--admin-key)")
+            raise BenchUsageError("placing orders needs the exchange's admin key (--admin-key)")
         keys = await seed_keys(cfg.target, cfg.admin_key, cfg.users, cfg.symbol)
     prefix = cfg.symbol.lower()
     streams = [f"{prefix}@ticker", f"{prefix}@depth"]
@@ -378,7 +173,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     )
     open_seconds = time.perf_counter() - open_start
     if not clients:
-        raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
+        raise BenchFailed(f"no connection opened: {errors[0] if errors else 'unknown'}")
     counters = _Counters()
     readers = [asyncio.create_task(_read(ws, counters)) for ws in clients]
     watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
@@ -386,7 +181,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
     driving = asyncio.create_task(driver.run()) if driver else None
     started_at = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await hold_for(cfg.duration, progress)
+    aborted = await hold_for(cfg.duration, progress)
     if driver is not None and driving is not None:
         driver.stop()
         await driving
@@ -401,7 +196,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
     received = counters.latencies.count
-    warnings = []
+    warnings = [aborted_warning(measured)] if aborted else []
     if errors:
         warnings.append(f"{len(errors)} connections failed to open, first: {errors[0]}")
     if counters.latencies.negative:
@@ -420,46 +215,41 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> dict[str, An
             highest_claimed=99.0,  # average, p50, p95, p99 and max are reported
         )
     )
-    out: dict[str, Any] = {
-        "target": mask_url(cfg.target),
-        "connections": {
-            "requested": cfg.connections,
-            "opened": len(clients),
-            "failed": len(errors),
-            "held_at_end": held,
-            "open_seconds": round(open_seconds, 3),
-            "errors": first_errors(errors),
-        },
-        "messages_received": received,
-        "messages_per_stream": dict(sorted(counters.per_stream.items())),
-        "messages_per_s": round(received / measured, 2),
-        "latency_ms": counters.latencies.figures(),
-        "gaps": {"total": counters.gaps, "clients_with_gaps": counters.clients_with_gaps},
-        "orders": driver.figures() if driver else None,
-        "measured_seconds": round(measured, 3),
-        "client_cpu_pct": round(cpu_pct, 1),
-        "trusted": not reasons,
-        "trust_reasons": reasons,
-        "warnings": warnings,
-        "config": {
-            "connections": cfg.connections,
-            "duration": cfg.duration,
-            "order_rate": cfg.order_rate,
-            "symbol": cfg.symbol,
-            "streams": streams,
-        },
-    }
-    if server is not None:
-        out["server"] = server_summary(server)
-    if cfg.store_path is not None:
-        run = _build_run(cfg, out, counters, started_at, measured, server)
-        keep_figures_run(cfg.store_path, run, out)
-    return out
+    figures = MarketDataFigures(
+        target=mask_url(cfg.target),
+        connections=ConnectionFigures(
+            requested=cfg.connections,
+            opened=len(clients),
+            failed=len(errors),
+            held_at_end=held,
+            open_seconds=round(open_seconds, 3),
+            errors=first_errors(errors),
+        ),
+        messages_received=received,
+        messages_per_stream=dict(sorted(counters.per_stream.items())),
+        messages_per_s=round(received / measured, 2),
+        latency=counters.latencies.figures(),
+        gaps=counters.gaps,
+        clients_with_gaps=counters.clients_with_gaps,
+        orders=driver.figures() if driver else None,
+        measured_seconds=round(measured, 3),
+        client_cpu_pct=round(cpu_pct, 1),
+        verdict=Verdict(tuple(reasons), tuple(warnings)),
+        config=MarketDataParameters(
+            cfg.connections, cfg.duration, cfg.order_rate, cfg.symbol, tuple(streams)
+        ),
+        server=server_summary(server) if server is not None else None,
+        aborted=aborted,
+    )
+    if cfg.store_path is None:
+        return figures
+    run = _build_run(cfg, figures, counters, started_at, measured, server)
+    return kept(figures, cfg.store_path, run)
 
 
 def _build_run(
     cfg: MarketDataConfig,
-    out: dict[str, Any],
+    figures: MarketDataFigures,
     counters: _Counters,
     started_at: float,
     measured: float,
@@ -469,50 +259,46 @@ def _build_run(
     frames per second of receipt, and the server's side of the same seconds."""
     latencies = counters.latencies
     latencies.flush()
-    name = "+".join(out["config"]["streams"])
-    figures = figures_from_histogram(
-        latencies.histogram, latencies.total_us / latencies.count / 1000 if latencies.count else 0.0
-    )
-    conns = out["connections"]
+    name = "+".join(figures.config.streams)
+    conns = figures.connections
     summary = Summary(
         name=name,
         count=latencies.count,
-        errors=conns["requested"] - conns["held_at_end"],  # failed to open or dropped
+        errors=conns.requested - conns.held_at_end,  # failed to open or dropped
         throughput_per_s=latencies.count / measured,
-        latency=figures,
+        latency=figures_from_histogram(
+            latencies.histogram,
+            latencies.total_us / latencies.count / 1000 if latencies.count else 0.0,
+        ),
     )
     series = [
         Point("client", "messages_per_s", float(second), float(count))
         for second, count in sorted(counters.per_second.items())
         if second >= 0
     ]
-    per_stream = ", ".join(f"{k} {v}" for k, v in out["messages_per_stream"].items()) or "none"
-    orders = out["orders"]
+    per_stream = ", ".join(f"{k} {v}" for k, v in figures.messages_per_stream.items()) or "none"
+    orders = figures.orders
     notes = (
-        f"{conns['opened']} of {conns['requested']} connections opened, {conns['held_at_end']} "
+        f"{conns.opened} of {conns.requested} connections opened, {conns.held_at_end} "
         f"held at the end; messages per stream: {per_stream}; depth gaps {counters.gaps} on "
         f"{counters.clients_with_gaps} clients"
         + (f"; {orders['ok']} orders placed at {orders['achieved_rate']}/s" if orders else "")
     )
-    return measured_run(
-        kind="market-data",
-        profile=f"{cfg.connections} connections",
-        target=mask_url(cfg.target),
-        label=cfg.label,
-        tags=cfg.tags,
-        started_at=started_at,
-        measured_s=measured,
-        figures=out,
-        summaries=[summary],
-        histograms=[Histogram(name, "latency", histograms.encode(latencies.histogram))],
-        client_series=series,
-        server=server,
-        host={"generator_cpu_pct": out["client_cpu_pct"]},
-        notes=notes,
+    return clients_run(
+        "market-data",
+        cfg,
+        (figures.config.to_json(), figures.verdict, figures.aborted),
+        (started_at, measured),
+        summary,
+        [Histogram(name, "latency", histograms.encode(latencies.histogram))],
+        series,
+        server,
+        {"generator_cpu_pct": figures.client_cpu_pct},
+        notes,
     )
 
 
-def run_market_data(cfg: MarketDataConfig, progress: Progress | None = None) -> dict[str, Any]:
+def run_market_data(cfg: MarketDataConfig, progress: Progress | None = None) -> MarketDataFigures:
     """Run the benchmark, keep its run when asked, and return its figures (module docstring)."""
     return asyncio.run(_run(cfg, progress))
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import UsageFailure
+from collectors.bench.errors import BenchFailed, BenchUsageError
 
 __all__ = ["FIXED_BODY", "NginxServer", "find_nginx", "nginx_config", "nginx_server", "pinned"]
 
@@ -43,14 +43,16 @@ class NginxServer:
 
 def find_nginx(override: str | None) -> str:
     """The nginx binary: `override` (PINCEX_NGINX) if given, else the one on PATH or in
-    /usr/sbin; a one-line UsageFailure when there is none."""
+    /usr/sbin; a BenchUsageError when there is none."""
     if override:
         if not (os.path.isfile(override) and os.access(override, os.X_OK)):
-            raise UsageFailure(f"{_NOT_INSTALLED} (PINCEX_NGINX={override} is not an executable)")
+            raise BenchUsageError(
+                f"{_NOT_INSTALLED} (PINCEX_NGINX={override} is not an executable)"
+            )
         return override
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if found is None:
-        raise UsageFailure(_NOT_INSTALLED)
+        raise BenchUsageError(_NOT_INSTALLED)
     return found
 
 
@@ -165,7 +167,7 @@ def _start(binary: str, prefix: Path, cpu: int | None) -> tuple[subprocess.Popen
         )
         if "Address already in use" not in last_error:
             break
-    raise UsageFailure(f"nginx did not start: {last_error}", 1)
+    raise BenchFailed(f"nginx did not start: {last_error}")
 
 
 @contextlib.contextmanager

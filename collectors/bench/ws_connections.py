@@ -26,8 +26,16 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from collectors.bench.market_data import (
+from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Verdict
+from collectors.bench.percentiles import percentiles_ms
+from collectors.bench.progress import Progress, aborted_warning, hold_for
+from collectors.bench.runs import kept
+from collectors.bench.server_watch import ServerWatch, server_summary
+from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.bench.ws_clients import (
     OrderDriver,
+    clients_run,
     close_all,
     first_errors,
     open_all,
@@ -35,15 +43,11 @@ from collectors.bench.market_data import (
     source_hosts,
     ws_url,
 )
-from collectors.bench.runs import (
-    Progress,
-    ServerWatch,
-    hold_for,
-    keep_figures_run,
-    measured_run,
-    server_summary,
+from collectors.bench.ws_connections_figures import (
+    FrameLag,
+    WsConnectionsFigures,
+    WsConnectionsParameters,
 )
-from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.scrape import ScrapeResult
 from collectors.store.model import Point, Run
 from collectors.store.summarise import summarise
@@ -102,7 +106,7 @@ class _Holder:
             self.close_reasons.append(f"closed: {exc}")
 
 
-async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str, Any]:
+async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> WsConnectionsFigures:
     soft, hard = raise_fd_limit(cfg.connections + _FD_RESERVE)
     capped_reasons = []
     wanted = cfg.connections
@@ -118,7 +122,9 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     order_rate = 0.0
     if cfg.messages_per_second > 0:
         if not cfg.admin_key:
-            raise RuntimeError("--messages-per-second needs the exchange's admin key (--admin-key)")
+            raise BenchUsageError(
+                "--messages-per-second needs the exchange's admin key (--admin-key)"
+            )
         keys = await seed_keys(cfg.target, cfg.admin_key, cfg.users, cfg.symbol)
         order_rate = max(1.0, cfg.messages_per_second / wanted)
     streams = [f"{cfg.symbol.lower()}@depth"]
@@ -128,7 +134,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     )
     open_seconds = time.perf_counter() - open_start
     if not clients:
-        raise RuntimeError(f"no connection opened: {errors[0] if errors else 'unknown'}")
+        raise BenchFailed(f"no connection opened: {errors[0] if errors else 'unknown'}")
     if errors:
         capped_reasons.append(f"{len(errors)} of {wanted} connections failed to open")
     holder = _Holder(len(clients))
@@ -138,7 +144,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     driving = asyncio.create_task(driver.run()) if driver else None
     started_at = time.time()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await hold_for(cfg.duration, progress)
+    aborted = await hold_for(cfg.duration, progress)
     held = len(clients) - holder.closed
     if driver is not None and driving is not None:
         driver.stop()
@@ -154,8 +160,9 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
     if held < len(clients):
         capped_reasons.append(f"{len(clients) - held} held connections were closed during the test")
     lags = np.array([v for v in holder.last_lag_us if v is not None], dtype=np.float64)
+    lag_p = percentiles_ms(lags / 1000, (50, 99))
     whole = [c for s, c in holder.per_second.items() if s < math.floor(cfg.duration)]
-    warnings = []
+    warnings = [aborted_warning(measured)] if aborted else []
     if driver is not None and driver.errors:
         warnings.append(f"{driver.errors} orders failed, first: {driver.first_error}")
     if server is not None and server.partial:
@@ -170,53 +177,46 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> dict[str,
             highest_claimed=99.0 if cfg.messages_per_second > 0 else None,
         )
     )
-    out: dict[str, Any] = {
-        "target": mask_url(cfg.target),
-        "requested": cfg.connections,
-        "attempted": wanted,
-        "opened": len(clients),
-        "failed": len(errors),
-        "held_at_end": held,
-        "open_seconds": round(open_seconds, 3),
-        "errors": first_errors(errors + holder.close_reasons),
-        "messages_received": received,
-        "messages_per_s": round(received / measured, 2),
-        "messages_per_s_peak": max(whole, default=0),
-        "target_messages_per_s": cfg.messages_per_second or None,
-        "orders": driver.figures() if driver else None,
-        "lag_ms": {
-            "clients_with_frames": int(lags.size),
-            "p50": round(float(np.percentile(lags, 50)) / 1000, 3) if lags.size else None,
-            "p99": round(float(np.percentile(lags, 99)) / 1000, 3) if lags.size else None,
-            "max": round(float(lags.max()) / 1000, 3) if lags.size else None,
-        },
-        "fd_limit": {"soft": soft, "hard": hard},
-        "capped": bool(capped_reasons),
-        "cap_reason": "; ".join(capped_reasons) or None,
-        "measured_seconds": round(measured, 3),
-        "client_cpu_pct": round(cpu_pct, 1),
-        "trusted": not reasons,
-        "trust_reasons": reasons,
-        "warnings": warnings,
-        "config": {
-            "connections": cfg.connections,
-            "duration": cfg.duration,
-            "messages_per_second": cfg.messages_per_second,
-            "order_rate": order_rate,
-            "symbol": cfg.symbol,
-        },
-    }
-    if server is not None:
-        out["server"] = server_summary(server)
-    if cfg.store_path is not None:
-        run = _build_run(cfg, out, holder, lags, started_at, measured, server)
-        keep_figures_run(cfg.store_path, run, out)
-    return out
+    figures = WsConnectionsFigures(
+        target=mask_url(cfg.target),
+        requested=cfg.connections,
+        attempted=wanted,
+        opened=len(clients),
+        failed=len(errors),
+        held_at_end=held,
+        open_seconds=round(open_seconds, 3),
+        errors=first_errors(errors + holder.close_reasons),
+        messages_received=received,
+        messages_per_s=round(received / measured, 2),
+        messages_per_s_peak=max(whole, default=0),
+        target_messages_per_s=cfg.messages_per_second or None,
+        orders=driver.figures() if driver else None,
+        lag=FrameLag(
+            clients_with_frames=int(lags.size),
+            p50=round(lag_p[50.0], 3) if lags.size else None,
+            p99=round(lag_p[99.0], 3) if lags.size else None,
+            max=round(float(lags.max()) / 1000, 3) if lags.size else None,
+        ),
+        fd_limit=(soft, hard),
+        cap_reasons=tuple(capped_reasons),
+        measured_seconds=round(measured, 3),
+        client_cpu_pct=round(cpu_pct, 1),
+        verdict=Verdict(tuple(reasons), tuple(warnings)),
+        config=WsConnectionsParameters(
+            cfg.connections, cfg.duration, cfg.messages_per_second, order_rate, cfg.symbol
+        ),
+        server=server_summary(server) if server is not None else None,
+        aborted=aborted,
+    )
+    if cfg.store_path is None:
+        return figures
+    run = _build_run(cfg, figures, holder, lags, started_at, measured, server)
+    return kept(figures, cfg.store_path, run)
 
 
 def _build_run(
     cfg: WsConnectionsConfig,
-    out: dict[str, Any],
+    figures: WsConnectionsFigures,
     holder: _Holder,
     lags_us: np.ndarray[Any, Any],
     started_at: float,
@@ -230,42 +230,41 @@ def _build_run(
         name,
         lags_us,
         None,
-        errors=out["failed"] + (out["opened"] - out["held_at_end"]),
+        errors=figures.failed + (figures.opened - figures.held_at_end),
         duration_s=measured,
     )
     summary = replace(
-        summary, count=out["messages_received"], throughput_per_s=out["messages_per_s"]
+        summary, count=figures.messages_received, throughput_per_s=figures.messages_per_s
     )
     series = [
         Point("client", "messages_per_s", float(second), float(count))
         for second, count in sorted(holder.per_second.items())
     ]
     notes = (
-        f"{out['opened']} of {out['requested']} connections opened ({out['attempted']} attempted),"
-        f" {out['held_at_end']} held at the end, opened in {out['open_seconds']} s; "
-        f"open-file limit {out['fd_limit']['soft']}"
-        + (f"; CAPPED: {out['cap_reason']}" if out["capped"] else "")
+        f"{figures.opened} of {figures.requested} connections opened ({figures.attempted} "
+        f"attempted), {figures.held_at_end} held at the end, opened in {figures.open_seconds} s; "
+        f"open-file limit {figures.fd_limit[0]}"
+        + (f"; CAPPED: {figures.cap_reason}" if figures.cap_reasons else "")
     )
-    return measured_run(
-        kind="ws-connections",
-        profile=f"{cfg.connections} connections",
-        target=mask_url(cfg.target),
-        label=cfg.label,
-        tags=cfg.tags,
-        started_at=started_at,
-        measured_s=measured,
-        figures=out,
-        summaries=[summary],
-        histograms=hists,
-        client_series=series,
-        server=server,
-        host={"generator_cpu_pct": out["client_cpu_pct"], "fd_limit": out["fd_limit"]},
-        notes=notes,
+    return clients_run(
+        "ws-connections",
+        cfg,
+        (figures.config.to_json(), figures.verdict, figures.aborted),
+        (started_at, measured),
+        summary,
+        hists,
+        series,
+        server,
+        {
+            "generator_cpu_pct": figures.client_cpu_pct,
+            "fd_limit": {"soft": figures.fd_limit[0], "hard": figures.fd_limit[1]},
+        },
+        notes,
     )
 
 
 def run_ws_connections(
     cfg: WsConnectionsConfig, progress: Progress | None = None
-) -> dict[str, Any]:
+) -> WsConnectionsFigures:
     """Run the connection test, keep its run when asked, and return its figures."""
     return asyncio.run(_run(cfg, progress))

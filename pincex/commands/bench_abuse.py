@@ -9,10 +9,10 @@ import click
 from collectors.bench.abuse import SCENARIOS, AbuseConfig, run_abuse
 from collectors.bench.abuse_watch import find_listening_pid, rss_mb
 from collectors.bench.target import check_reachable, check_target
-from collectors.settings import get_settings
 from common.errors import UsageFailure
 from common.fdlimit import raise_fd_limit
-from pincex.options import echo_json
+from pincex.commands.bench_command import BenchCommand
+from pincex.options import echo_json, json_option, target_option
 
 __all__ = ["abuse"]
 
@@ -30,10 +30,8 @@ def _scenarios(value: str) -> tuple[str, ...]:
     return names
 
 
-@click.command("abuse")
-@click.option(
-    "--target", default=None, help="exchange URL on loopback (default PINCEX_TARGET or http://127.0.0.1:8080)"
-)  # fmt: skip
+@click.command("abuse", cls=BenchCommand)
+@target_option("exchange URL on loopback (default PINCEX_TARGET or http://127.0.0.1:8080)")
 @click.option(
     "--pid", type=click.IntRange(min=1), default=None,
     help="the exchange's process id, for its memory (default: found from the port via /proc)",
@@ -78,9 +76,9 @@ def _scenarios(value: str) -> tuple[str, ...]:
     "--api-key", default=None,
     help="key sent with the big batch (default: a random valid-looking key)",
 )  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@json_option
 def abuse(
-    target: str | None,
+    target: str,
     pid: int | None,
     scenarios: str,
     duration: float,
@@ -105,7 +103,7 @@ def abuse(
     pincex bench abuse --target http://127.0.0.1:8080 --json
     pincex bench abuse --scenarios slowloris,flood --duration 15
     """
-    url = check_target(target or get_settings().target, allow_remote=False)
+    url = check_target(target, allow_remote=False)
     names = _scenarios(scenarios)
     base = f"http://{url.hostname}:{url.port or 80}"
     check_reachable(base)

@@ -15,12 +15,14 @@ from collectors.bench.db_run import db_run
 from collectors.bench.runs import keep_figures_run
 from common.errors import UsageFailure
 from exchange_ref.storage import normalize_url
+from pincex.commands.bench_command import BenchCommand
 from pincex.options import (
+    BenchContext,
     echo_json,
     fail_if_not_stored,
+    json_option,
+    keep_options,
     progress_bar,
-    store_options,
-    store_path_of,
 )
 
 __all__ = ["db"]
@@ -34,7 +36,7 @@ def _count(name: str, default: int, help_text: str) -> Callable[[_F], _F]:
     )
 
 
-@click.command()
+@click.command(cls=BenchCommand)
 @click.option("--url", required=True, help="sqlite:///path.db or postgresql://user@host/db.")
 @_count("--connections", 50, "Concurrent connections, one thread each.")
 @_count("--queries-per-connection", 1000, "Queries each connection runs.")
@@ -47,8 +49,8 @@ def _count(name: str, default: int, help_text: str) -> Callable[[_F], _F]:
     help="Stop the query phase after this long.",
 )  # fmt: skip
 @click.option("--reuse", is_flag=True, help="Benchmark the rows already in the database.")
-@store_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@keep_options
+@json_option
 def db(
     url: str,
     connections: int,
@@ -59,10 +61,7 @@ def db(
     seed_value: int,
     max_seconds: float,
     reuse: bool,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
+    bench: BenchContext,
     as_json: bool,
 ) -> None:
     """Database benchmark: seed users, balances, orders and trades, then run the spec's four
@@ -88,7 +87,6 @@ def db(
     except ValueError as exc:
         raise UsageFailure(str(exc)) from None
     sizes = SeedSizes(users=seed_users, orders=seed_orders, trades=seed_trades)
-    keep_in = store_path_of(store_path, no_store)
     try:
         with progress_bar(not as_json, "queries run") as progress:
             result = run_db_bench(
@@ -112,11 +110,11 @@ def db(
     ) as exc:
         raise UsageFailure(f"database {url}: {_reason(exc)}") from None
     doc = result.as_dict()
-    run, reasons = db_run(result, url, label, tags)
+    run, reasons = db_run(result, url, bench.label, bench.tags)
     doc["trusted"] = not reasons
     doc["trust_reasons"] = reasons
-    if keep_in is not None:
-        keep_figures_run(keep_in, run, doc)
+    if bench.store_path is not None:
+        keep_figures_run(bench.store_path, run, doc)
     if as_json:
         echo_json(doc)
         return

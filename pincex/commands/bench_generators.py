@@ -23,12 +23,18 @@ from collectors.bench.runs import keep_figures_run
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
 from common.errors import UsageFailure
+from pincex.commands.bench_command import BenchCommand
 from pincex.options import (
+    BenchContext,
+    allow_remote_option,
+    connections_option,
     echo_json,
     fail_if_not_stored,
+    json_option,
+    keep_options,
     progress_bar,
-    store_options,
-    store_path_of,
+    rate_option,
+    target_option,
 )
 
 __all__ = ["generators", "table_lines"]
@@ -116,16 +122,10 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command()
-@click.option("--target", default=None, help="a server to load (default: start nginx here)")
-@click.option("--allow-remote", is_flag=True, help="allow a --target that is not on loopback")
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=1),
-    default=20000,
-    show_default=True,
-    help="our generator's fixed rate, requests per second",
-)
+@click.command(cls=BenchCommand)
+@target_option("a server to load (default: start nginx here)", from_settings=False)
+@allow_remote_option
+@rate_option(20000, "our generator's fixed rate, requests per second")
 @click.option(
     "--duration",
     type=click.IntRange(1, 600),
@@ -133,13 +133,7 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     show_default=True,
     help="seconds per generator",
 )
-@click.option(
-    "--connections",
-    type=click.IntRange(1, 1024),
-    default=16,
-    show_default=True,
-    help="our generator's keep-alive connections",
-)
+@connections_option("our generator's keep-alive connections")
 @click.option(
     "--locust-users",
     type=click.IntRange(1, 1000),
@@ -165,8 +159,8 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
     default=None,
     help="core each generator is pinned to (default: the next available)",
 )
-@store_options
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@keep_options
+@json_option
 def generators(
     target: str | None,
     allow_remote: bool,
@@ -177,10 +171,7 @@ def generators(
     locust_classes: str,
     server_cpu: int | None,
     generator_cpu: int | None,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
+    bench: BenchContext,
     as_json: bool,
 ) -> None:
     """Our open-model generator and Locust against the same server, in one run, side by side.
@@ -217,9 +208,9 @@ def generators(
         with progress_bar(not as_json, "seconds run") as progress:
             measured = run_generators(cfg, progress)
     doc = comparison(server, cfg, measured)
-    keep_in = store_path_of(store_path, no_store)
-    if keep_in is not None:
-        keep_figures_run(keep_in, build_comparison_run(cfg, doc, measured, label, tags), doc)
+    if bench.store_path is not None:
+        run = build_comparison_run(cfg, doc, measured, bench.label, bench.tags)
+        keep_figures_run(bench.store_path, run, doc)
     if as_json:
         echo_json(doc)
         return

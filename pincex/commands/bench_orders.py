@@ -2,44 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from collectors.bench.orders import OrdersConfig, run_orders_benchmark
+from collectors.bench.orders_figures import OrdersFigures
 from collectors.bench.spec_output import spec_footer, spec_header
-from collectors.bench.target import check_reachable, check_target
-from collectors.settings import get_settings
-from collectors.store.store import StoreError
+from collectors.bench.target import base_url, check_reachable
 from common.errors import UsageFailure
+from pincex.commands.bench_command import BenchCommand, exit_for, measuring
 from pincex.options import (
+    BenchContext,
+    admin_key_option,
+    allow_remote_option,
+    connections_option,
     echo_json,
-    fail_if_not_stored,
+    json_option,
     progress_bar,
-    scrape_option,
-    store_options,
-    store_path_of,
+    rate_option,
+    run_options,
+    symbol_option,
+    target_option,
 )
 
-__all__ = ["orders"]
+__all__ = ["orders", "summary_lines"]
 
 
-def _check_target(target: str, allow_remote: bool) -> str:
-    check_target(target, allow_remote)
-    return target.rstrip("/")
-
-
-@click.command()
-@click.option(
-    "--target", default=None, help="exchange URL (default PINCEX_TARGET or http://127.0.0.1:8080)"
-)
-@click.option(
-    "--rate",
-    type=click.FloatRange(min=1),
-    default=1000,
-    show_default=True,
-    help="orders per second (the specification's OrdersPerSecond)",
-)
+@click.command(cls=BenchCommand)
+@target_option()
+@rate_option(1000, "orders per second (the specification's OrdersPerSecond)")
 @click.option(
     "--duration",
     type=click.FloatRange(min=1, max=3600),
@@ -55,19 +45,9 @@ def _check_target(target: str, allow_remote: bool) -> str:
     help="orders per batch to POST /api/v1/orders/batch (a batch over 1000 is sent as equal "
     "POSTs of at most 1000); 0 posts single orders",
 )
-@click.option("--symbol", default="BTCUSD", show_default=True, help="symbol the orders trade")
-@click.option(
-    "--connections",
-    type=click.IntRange(1, 1024),
-    default=16,
-    show_default=True,
-    help="keep-alive connections the requests are spread over",
-)
-@click.option(
-    "--admin-key",
-    default=None,
-    help="seed users through the exchange's admin key (env PINCEX_ADMIN_KEY)",
-)
+@symbol_option
+@connections_option()
+@admin_key_option
 @click.option(
     "--seed",
     type=int,
@@ -75,17 +55,16 @@ def _check_target(target: str, allow_remote: bool) -> str:
     show_default=True,
     help="seed of the order flow (sides, prices, sizes): the same seed sends the same orders",
 )
-@click.option("--allow-remote", is_flag=True, help="allow a target that is not on loopback")
-@store_options
-@scrape_option
+@allow_remote_option
+@run_options
 @click.option(
     "--spec-output",
     is_flag=True,
     help="print exactly the lines of the specification's benchmark-orders.ps1",
 )
-@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@json_option
 def orders(
-    target: str | None,
+    target: str,
     rate: float,
     duration: float,
     batch_size: int,
@@ -94,29 +73,28 @@ def orders(
     admin_key: str | None,
     seed: int,
     allow_remote: bool,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
-    scrape_interval: float,
+    bench: BenchContext,
     spec_output: bool,
     as_json: bool,
 ) -> None:
-    """Open-model order benchmark: requests due at start + i/R, latency from the due time."""
-    settings = get_settings()
+    """Open-model order benchmark: requests due at start + i/R, latency from the due time.
+
+    Ctrl-C stops the load, prints and keeps what was measured (marked aborted) and exits 130;
+    errors past the trust limit (over 1%) exit 1 after the figures.
+    """
     cfg = OrdersConfig(
-        _check_target(target or settings.target, allow_remote),
+        base_url(target, allow_remote),
         rate,
         duration,
         batch_size,
-        symbol.upper(),
+        symbol,
         connections,
-        admin_key or settings.admin_key or None,
+        admin_key,
         seed=seed,
-        store_path=store_path_of(store_path, no_store),
-        label=label,
-        tags=tags,
-        scrape_interval=scrape_interval,
+        store_path=bench.store_path,
+        label=bench.label,
+        tags=bench.tags,
+        scrape_interval=bench.scrape_interval,
     )
     if spec_output and as_json:
         raise UsageFailure("--spec-output and --json exclude each other")
@@ -129,57 +107,60 @@ def orders(
     if spec_output:
         for line in spec_header(rate, duration, cfg.symbol):
             click.echo(line)
-    try:
-        with progress_bar(not (as_json or spec_output), "requests answered") as progress:
-            result = run_orders_benchmark(cfg, progress)
-    except StoreError as exc:
-        raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
-    except (OSError, RuntimeError) as exc:
-        raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
-    if as_json:
-        echo_json(result)
-        return
-    if spec_output:
-        if not result["trusted"]:  # the script's lines stay exact; the verdict goes to stderr
-            click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]), err=True)
-        for line in spec_footer(result):
-            click.echo(line)
-        fail_if_not_stored(result)
-        return
-    for line in summary_lines(result):
-        click.echo(line)
-    for w in result["warnings"]:
-        click.echo(f"warning: {w}")
-    if "run_id" in result:
-        click.echo(f"stored as run {result['run_id']}")
-    fail_if_not_stored(result)
-
-
-def summary_lines(result: dict[str, Any]) -> list[str]:
-    """The human summary: the trust verdict first, then counts, both latency views and, for
-    batches, the specification's batch figures."""
-    lines = []
-    if not result["trusted"]:
-        lines.append("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
-    lines.append(
-        f"requests {result['requests']}  errors {result['errors']}  "
-        f"orders/s {result['orders_per_s']}  achieved {result['achieved_rate']} req/s"
-    )
-    for title, key in (
-        ("latency from due time (ms)", "latency_ms"),
-        ("service time from send (ms)", "service_time_ms"),
+    with (
+        measuring(cfg.target),
+        progress_bar(not (as_json or spec_output), "requests answered") as progress,
     ):
-        f = result[key]
-        lines.append(
-            f"{title}: p50 {f['p50']}  p95 {f['p95']}  p99 {f['p99']}  "
-            f"p99.9 {f['p999']}  max {f['max']}"
+        figures = run_orders_benchmark(cfg, progress)
+    doc = figures.to_json()
+    if as_json:
+        echo_json(doc)
+    elif spec_output:
+        if not figures.trusted:  # the script's lines stay exact; the verdict goes to stderr
+            click.echo("NOT TRUSTED: " + "; ".join(figures.verdict.trust_reasons), err=True)
+        for line in spec_footer(doc):
+            click.echo(line)
+    else:
+        for line in summary_lines(figures):
+            click.echo(line)
+        for w in figures.verdict.warnings:
+            click.echo(f"warning: {w}")
+        if figures.run_id is not None:
+            click.echo(f"stored as run {figures.run_id}")
+    exit_for(figures.store_error, figures.aborted, figures.errors_over_limit)
+
+
+def summary_lines(figures: OrdersFigures) -> list[str]:
+    """The human summary: the trust verdict first, then counts and errors by status, both
+    latency views and, for batches, the specification's batch figures."""
+    lines = []
+    if not figures.trusted:
+        lines.append("NOT TRUSTED: " + "; ".join(figures.verdict.trust_reasons))
+    lines.append(
+        f"requests {figures.requests}  errors {figures.errors}  "
+        f"orders/s {figures.orders_per_s}  achieved {figures.achieved_rate} req/s"
+    )
+    failed = {k: v for k, v in figures.status_counts.items() if not k.startswith("2")}
+    if failed:
+        by_status = ", ".join(
+            f"{n} x {'no answer' if code == '0' else 'HTTP ' + code}"
+            for code, n in sorted(failed.items())
         )
-    batch = result.get("batch")
-    if batch:
+        lines.append(f"errors by status: {by_status}")
+    for title, view in (
+        ("latency from due time (ms)", figures.latency),
+        ("service time from send (ms)", figures.service_time),
+    ):
         lines.append(
-            f"batches: {batch['total_orders']} orders, {batch['successful']} successful "
-            f"({batch['success_rate_pct']}%), batch latency average "
-            f"{batch['average_batch_latency_ms']} ms, maximum {batch['maximum_batch_latency_ms']} "
-            f"ms, effective rate {batch['effective_rate']} orders/s over the measured time"
+            f"{title}: p50 {view.p50}  p95 {view.p95}  p99 {view.p99}  "
+            f"p99.9 {view.p999}  max {view.max}"
+        )
+    batch = figures.batch
+    if batch is not None:
+        lines.append(
+            f"batches: {batch.total_orders} orders, {batch.successful} successful "
+            f"({batch.success_rate_pct}%), batch latency average "
+            f"{batch.average_batch_latency_ms} ms, maximum {batch.maximum_batch_latency_ms} "
+            f"ms, effective rate {batch.effective_rate} orders/s over the measured time"
         )
     return lines

@@ -10,22 +10,25 @@ from typing import Any
 import click
 import numpy as np
 
+from collectors.bench.figures import Verdict
 from collectors.bench.runs import keep_figures_run, measured_run
 from collectors.bench.store_bench import StoreBenchResult, run_store_bench
 from collectors.store.model import Run
 from collectors.store.summarise import summarise
+from pincex.commands.bench_command import BenchCommand
 from pincex.options import (
+    BenchContext,
     echo_json,
     fail_if_not_stored,
+    json_option,
+    keep_options,
     progress_bar,
-    store_options,
-    store_path_of,
 )
 
 __all__ = ["store"]
 
 
-@click.command()
+@click.command(cls=BenchCommand)
 @click.option(
     "--runs", type=click.IntRange(min=1), default=10_000, show_default=True,
     help="Runs stored before listing them.",
@@ -42,17 +45,14 @@ __all__ = ["store"]
     "--repeat", type=click.IntRange(min=1, max=100), default=5, show_default=True,
     help="Timings of each task; the figures are their medians.",
 )  # fmt: skip
-@store_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@keep_options
+@json_option
 def store(
     runs: int,
     samples: int,
     merge_runs: int,
     repeat: int,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
+    bench: BenchContext,
     as_json: bool,
 ) -> None:
     """The run store's own speed, in a temporary directory: store, list, merge (medians of
@@ -71,9 +71,9 @@ def store(
             progress=progress,
         )
     data = result.as_dict()
-    keep_in = store_path_of(store_path, no_store)
-    if keep_in is not None:
-        keep_figures_run(keep_in, _run(result, data, wall, label, tags), data)
+    if bench.store_path is not None:
+        run = _run(result, data, wall, bench.label, bench.tags)
+        keep_figures_run(bench.store_path, run, data)
     if as_json:
         echo_json(data)
         return
@@ -108,12 +108,6 @@ def _run(
         for key, name in result.task_names().items()
         if not data["met"][key]
     ]
-    figures = {
-        "config": {k: data[k] for k in ("runs", "samples", "merge_runs", "repeat")},
-        "trusted": True,
-        "trust_reasons": [],
-        "warnings": missed,
-    }
     return measured_run(
         kind="store",
         profile="bench",
@@ -122,7 +116,8 @@ def _run(
         tags=tags,
         started_at=wall,
         measured_s=time.time() - wall,
-        figures=figures,
+        config={k: data[k] for k in ("runs", "samples", "merge_runs", "repeat")},
+        verdict=Verdict(warnings=tuple(missed)),
         summaries=summaries,
         histograms=histograms,
         client_series=[],

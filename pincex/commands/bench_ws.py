@@ -3,42 +3,74 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from collectors.bench.market_data import (
-    MarketDataConfig,
-    http_base,
-    run_market_data,
-    spec_lines,
-)
-from collectors.bench.target import check_reachable, check_target
+from collectors.bench.market_data import MarketDataConfig, run_market_data, spec_lines
+from collectors.bench.target import base_url, check_reachable
 from collectors.bench.ws_connections import WsConnectionsConfig, run_ws_connections
-from collectors.settings import get_settings
-from collectors.store.store import StoreError
 from common.errors import UsageFailure
 from common.redact import mask_url
+from pincex.commands.bench_command import BenchCommand, exit_for, measuring
 from pincex.options import (
+    BenchContext,
+    admin_key_option,
+    allow_remote_option,
     echo_json,
-    fail_if_not_stored,
+    json_option,
     progress_bar,
-    scrape_option,
-    store_options,
-    store_path_of,
+    run_options,
+    symbol_option,
+    target_option,
 )
 
 __all__ = ["market_data", "ws_connections"]
 
 _MAX_CONNECTIONS = 200_000
 _MAX_DURATION = 3600.0
+_Config = TypeVar("_Config", MarketDataConfig, WsConnectionsConfig)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _check_target(target: str, allow_remote: bool) -> str:
-    check_target(target, allow_remote, ("http", "https", "ws", "wss"))
-    base = http_base(target)
+def _ws_options(fn: _F) -> _F:
+    """The options both WebSocket benchmarks take."""
+    for option in reversed(
+        [
+            target_option(),
+            admin_key_option,
+            symbol_option,
+            allow_remote_option,
+            json_option,
+            run_options,
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _config(
+    make: type[_Config],
+    target: str,
+    allow_remote: bool,
+    connections: int,
+    duration: float,
+    bench: BenchContext,
+    **specific: Any,
+) -> _Config:
+    """The benchmark's config, once its target is checked (and answers)."""
+    base = base_url(target, allow_remote, ("http", "https", "ws", "wss"))
     check_reachable(base)
-    return base
+    return make(
+        target=base,
+        connections=connections,
+        duration=duration,
+        store_path=bench.store_path,
+        label=bench.label,
+        tags=bench.tags,
+        scrape_interval=bench.scrape_interval,
+        **specific,
+    )
 
 
 def _check_counts(connections: int, duration: float) -> None:
@@ -48,67 +80,44 @@ def _check_counts(connections: int, duration: float) -> None:
         raise UsageFailure(f"--duration must be over 0 and at most {_MAX_DURATION:.0f} s")
 
 
-def _admin_key(given: str | None, needed: bool, what: str) -> str | None:
-    """The admin key from the option or the settings; a UsageFailure when needed and absent."""
-    key = given or get_settings().admin_key or None
+def _needs_key(key: str | None, needed: bool, what: str) -> str | None:
     if needed and not key:
         raise UsageFailure(f"{what} needs --admin-key (or PINCEX_ADMIN_KEY)")
     return key
 
 
-def _run(fn: Callable[..., dict[str, Any]], cfg: Any, as_json: bool) -> dict[str, Any]:
+def _measure(
+    fn: Callable[[_Config, Any], dict[str, Any]], cfg: _Config, as_json: bool
+) -> dict[str, Any] | None:
+    """Run the benchmark and return its figures for the human summary; with --json print
+    them and return None."""
     if not as_json:
         where = mask_url(cfg.target)
         click.echo(
             f"opening {cfg.connections} connections to {where}, then {cfg.duration:g} s ...",
             err=True,
         )
-    try:
-        with progress_bar(not as_json, "seconds measured") as progress:
-            return fn(cfg, progress)
-    except StoreError as exc:
-        raise UsageFailure(f"the run was measured but not stored: {exc}", 1) from None
-    except (OSError, RuntimeError) as exc:
-        raise UsageFailure(f"benchmark against {cfg.target} failed: {exc}", 1) from None
-
-
-def _trust_lines(result: dict[str, Any]) -> None:
+    with measuring(cfg.target), progress_bar(not as_json, "seconds measured") as progress:
+        result = fn(cfg, progress)
+    if as_json:
+        echo_json(result)
+        exit_for(None, bool(result.get("aborted")), False)
+        return None
     if not result["trusted"]:
         click.echo("NOT TRUSTED: " + "; ".join(result["trust_reasons"]))
+    return result
 
 
-def _stored_line(result: dict[str, Any]) -> None:
+def _warnings_and_store(result: dict[str, Any]) -> None:
+    for w in result["warnings"]:
+        click.echo(f"warning: {w}")
     if "run_id" in result:
         click.echo(f"stored as run {result['run_id']}")
-    fail_if_not_stored(result)
+    exit_for(result.get("store_error"), bool(result.get("aborted")), False)
 
 
-def _target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(
-        [
-            click.option(
-                "--target",
-                default=None,
-                help="exchange URL (default PINCEX_TARGET or http://127.0.0.1:8080)",
-            ),
-            click.option(
-                "--admin-key",
-                default=None,
-                help="seed users through the exchange's admin key (env PINCEX_ADMIN_KEY)",
-            ),
-            click.option("--symbol", default="BTCUSD", show_default=True),
-            click.option("--allow-remote", is_flag=True, help="allow a target not on loopback"),
-            click.option("--json", "as_json", is_flag=True, help="print one JSON object"),
-            store_options,
-            scrape_option,
-        ]
-    ):
-        fn = option(fn)
-    return fn
-
-
-@click.command("market-data")
-@_target_options
+@click.command("market-data", cls=BenchCommand)
+@_ws_options
 @click.option(
     "--connections",
     type=int,
@@ -131,7 +140,7 @@ def _target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     help="crossing orders per second placed through REST while measuring (0: none)",
 )
 def market_data(
-    target: str | None,
+    target: str,
     admin_key: str | None,
     symbol: str,
     allow_remote: bool,
@@ -139,32 +148,24 @@ def market_data(
     connections: int,
     duration: float,
     order_rate: float,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
-    scrape_interval: float,
+    bench: BenchContext,
 ) -> None:
     """Market data latency: clients on btcusd@ticker and @depth, receipt - event time per frame."""
     _check_counts(connections, duration)
-    key = _admin_key(admin_key, order_rate > 0, "placing orders")
-    cfg = MarketDataConfig(
-        _check_target(target or get_settings().target, allow_remote),
+    cfg = _config(
+        MarketDataConfig,
+        target,
+        allow_remote,
         connections,
         duration,
-        key,
-        order_rate,
-        symbol.upper(),
-        store_path=store_path_of(store_path, no_store),
-        label=label,
-        tags=tags,
-        scrape_interval=scrape_interval,
+        bench,
+        admin_key=_needs_key(admin_key, order_rate > 0, "placing orders"),
+        order_rate=order_rate,
+        symbol=symbol,
     )
-    result = _run(run_market_data, cfg, as_json)
-    if as_json:
-        echo_json(result)
+    result = _measure(lambda c, p: run_market_data(c, p).to_json(), cfg, as_json)
+    if result is None:
         return
-    _trust_lines(result)
     conns = result["connections"]
     lat = result["latency_ms"]
     click.echo("Starting market data latency benchmark...")
@@ -185,13 +186,11 @@ def market_data(
     if result["orders"]:
         o = result["orders"]
         click.echo(f"orders: {o['ok']} placed at {o['achieved_rate']}/s, {o['errors']} errors")
-    for w in result["warnings"]:
-        click.echo(f"warning: {w}")
-    _stored_line(result)
+    _warnings_and_store(result)
 
 
-@click.command("ws-connections")
-@_target_options
+@click.command("ws-connections", cls=BenchCommand)
+@_ws_options
 @click.option(
     "--connections",
     type=int,
@@ -214,7 +213,7 @@ def market_data(
     help="frames per second to have pushed across all connections (orders/s = M / N, >= 1)",
 )
 def ws_connections(
-    target: str | None,
+    target: str,
     admin_key: str | None,
     symbol: str,
     allow_remote: bool,
@@ -222,32 +221,24 @@ def ws_connections(
     connections: int,
     duration: float,
     messages_per_second: float,
-    label: str,
-    tags: tuple[str, ...],
-    store_path: str | None,
-    no_store: bool,
-    scrape_interval: float,
+    bench: BenchContext,
 ) -> None:
     """WebSocket connection stress: open, hold and feed N btcusd@depth clients."""
     _check_counts(connections, duration)
-    key = _admin_key(admin_key, messages_per_second > 0, "--messages-per-second")
-    cfg = WsConnectionsConfig(
-        _check_target(target or get_settings().target, allow_remote),
+    cfg = _config(
+        WsConnectionsConfig,
+        target,
+        allow_remote,
         connections,
         duration,
-        messages_per_second,
-        key,
-        symbol.upper(),
-        store_path=store_path_of(store_path, no_store),
-        label=label,
-        tags=tags,
-        scrape_interval=scrape_interval,
+        bench,
+        messages_per_second=messages_per_second,
+        admin_key=_needs_key(admin_key, messages_per_second > 0, "--messages-per-second"),
+        symbol=symbol,
     )
-    result = _run(run_ws_connections, cfg, as_json)
-    if as_json:
-        echo_json(result)
+    result = _measure(lambda c, p: run_ws_connections(c, p).to_json(), cfg, as_json)
+    if result is None:
         return
-    _trust_lines(result)
     click.echo(
         f"connections: {result['opened']} opened of {result['attempted']} attempted "
         f"({result['requested']} requested), {result['failed']} failed, "
@@ -267,6 +258,4 @@ def ws_connections(
     )
     if result["capped"]:
         click.echo(f"CAPPED by this machine: {result['cap_reason']}")
-    for w in result["warnings"]:
-        click.echo(f"warning: {w}")
-    _stored_line(result)
+    _warnings_and_store(result)

@@ -103,7 +103,11 @@ def test_locust_figures_from_its_final_statistics():
     assert {h.view for h in hists} == {"latency", "service"}
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed here")
+@pytest.mark.skipif(
+    shutil.which("nginx") is None
+    and shutil.which("nginx", path="/usr/sbin:/usr/local/sbin") is None,
+    reason="nginx is not installed here (scripts/sysdeps.sh installs it)",
+)
 def test_without_target_it_starts_and_stops_nginx():
     args = ["bench", "generators", "--rate", "500", "--duration", "2", "--locust-users", "2"]
     result = CliRunner().invoke(cli, [*args, "--locust-classes", "fast", "--no-store", "--json"])

@@ -152,7 +152,7 @@ def test_an_unreachable_target_is_one_line_and_quick(tmp_path, monkeypatch):
 def test_a_server_that_is_not_the_exchange_gets_the_specs_bodies_and_a_clear_seed_error(
     tmp_path,
 ):
-    from collectors.bench.orders import spec_order_batches
+    from collectors.bench.workload import spec_order_batches
 
     (batch,) = spec_order_batches(1, 6, "BTCUSD", seed=3)
     assert [o["side"] for o in batch] == ["BUY", "SELL"] * 3
@@ -171,7 +171,7 @@ def test_a_server_that_is_not_the_exchange_gets_the_specs_bodies_and_a_clear_see
 
 
 def test_a_batch_over_1000_is_split_and_the_batch_figures_are_printed(tmp_path):
-    from collectors.bench.orders import chunk_size
+    from collectors.bench.workload import chunk_size
 
     assert [chunk_size(n) for n in (0, 1, 1000, 1001, 2500, 5000)] == [0, 1, 1000, 501, 834, 1000]
     with ServerThread(exchange_settings(tmp_path)) as server:
@@ -218,7 +218,8 @@ def test_a_batch_over_1000_is_split_and_the_batch_figures_are_printed(tmp_path):
 def test_seed_deposits_leave_room_for_hundreds_of_runs():
     from decimal import Decimal
 
-    from collectors.bench.orders import SEED_BALANCES_BASE, SEED_BALANCES_USD, OrdersConfig
+    from collectors.bench.admin import SEED_BALANCES_BASE, SEED_BALANCES_USD
+    from collectors.bench.orders import OrdersConfig
     from exchange_ref.engine.accounts import MAX_SUPPLY_ATOMS
 
     users = OrdersConfig("http://127.0.0.1:1", 1, 1).users

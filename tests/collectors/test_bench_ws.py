@@ -8,7 +8,8 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from collectors.bench.market_data import http_base, ws_url
+from collectors.bench.target import http_base
+from collectors.bench.ws_clients import ws_url
 from collectors.settings import get_settings
 from exchange_ref.server import ServerThread
 from pincex.commands.bench_ws import market_data, ws_connections

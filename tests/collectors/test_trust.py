@@ -46,8 +46,11 @@ def test_every_reason_is_listed() -> None:
 
 def test_a_generator_behind_its_schedule_is_not_trusted() -> None:
     assert trust_reasons(_inputs(schedule_lag_p99_ms=4.0)) == []
-    (reason,) = trust_reasons(_inputs(schedule_lag_p99_ms=30.0))
+    (reason,) = trust_reasons(_inputs(schedule_lag_p99_ms=30.0, schedule_lag_max_ms=41.0))
     assert "fell behind its own schedule" in reason and "30 ms" in reason
+    # what was measured, not a guess at the cause
+    assert "the latest 41 ms" in reason and "40% of a core" in reason
+    assert "short of CPU" not in reason
 
 
 def test_the_generator_measures_its_own_lateness() -> None:
@@ -66,5 +69,6 @@ def test_the_generator_measures_its_own_lateness() -> None:
     with serving() as url:
         quiet = run_load(run_open_model(url, request, 500, 1000, 4, 10))
         blocked = run_load(run_open_model(url, request, 500, 1000, 4, 10, progress=block))
-    assert quiet.schedule_lag_p99 < 0.005 < blocked.schedule_lag_p99
+    # a ratio against the quiet run, so a loaded machine (which wakes both late) cannot flake it
+    assert blocked.schedule_lag_p99 > 3 * quiet.schedule_lag_p99
     assert blocked.schedule_lag_max >= 0.05
