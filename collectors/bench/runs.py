@@ -25,9 +25,8 @@ from collectors.store.store import DuplicateRun, InvalidRun, RunStore, StoreErro
 
 __all__ = ["ABORTED_STATUS", "keep_figures_run", "keep_run", "kept", "measured_run"]
 
-# The status an interrupted benchmark's run is kept with. The store knows complete, partial and
-# failed; an aborted run is a partial one, and its first warning says it was aborted.
-ABORTED_STATUS: Status = "partial"
+# The status an interrupted benchmark's run is kept with (its first warning says why).
+ABORTED_STATUS: Status = "aborted"
 
 
 def keep_run(store_path: str, run: Run) -> str:
@@ -109,8 +108,8 @@ def measured_run(
     aborted: bool = False,
 ) -> Run:
     """A benchmark's run as the store keeps it, with its config and verdict (the trust reasons
-    first, then the warnings); partial when the server's side could not be had or the
-    benchmark was interrupted (`ABORTED_STATUS`; its warnings say it was aborted)."""
+    first, then the warnings); partial when the server's side could not be had,
+    `aborted` when the benchmark was interrupted (its warnings say so)."""
     started = datetime.fromtimestamp(started_at, tz=UTC)
     return Run(
         id=new_run_id(),

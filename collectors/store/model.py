@@ -21,10 +21,10 @@ __all__ = [
     "new_run_id",
 ]
 
-Status = Literal["complete", "partial", "failed"]
+Status = Literal["complete", "partial", "aborted", "failed"]
 Side = Literal["client", "server"]
 View = Literal["latency", "service"]
-RUN_STATUSES: tuple[str, ...] = ("complete", "partial", "failed")
+RUN_STATUSES: tuple[str, ...] = ("complete", "partial", "aborted", "failed")
 HISTOGRAM_VIEWS: tuple[str, ...] = ("latency", "service")
 
 

@@ -75,7 +75,7 @@ def test_ctrl_c_keeps_what_was_measured_marked_aborted(tmp_path):
     assert doc["warnings"][0].startswith("aborted (interrupted)")
     assert err.strip().splitlines()[-1].startswith("error: aborted")
     run = RunStore(str(store)).get(doc["run_id"])
-    assert run.status == "partial"
+    assert run.status == "aborted"
     assert any(w.startswith("aborted (interrupted)") for w in run.warnings)
     assert run.summaries[0].count == doc["requests"]
 
@@ -110,5 +110,5 @@ def test_ctrl_c_in_market_data_keeps_what_was_measured(tmp_path):
     assert "warning: aborted (interrupted)" in out
     run_id = out.split("stored as run ")[1].split()[0]
     run = RunStore(str(store)).get(run_id)
-    assert run.status == "partial" and run.kind == "market-data"
+    assert run.status == "aborted" and run.kind == "market-data"
     assert any(w.startswith("aborted (interrupted)") for w in run.warnings)
