@@ -86,13 +86,13 @@ def serve(
     )
     if settings.port:
         free_port(settings.host, settings.port)
+    _check_database(settings)
     if not settings.admin_key:
         settings = settings.model_copy(update={"admin_key": secrets.token_urlsafe(24)})
         click.echo(
             f"admin key: {settings.admin_key}   (generated; set PINCEX_ADMIN_KEY to choose one)",
             err=True,
         )
-    _check_database(settings)
     database = mask_url(settings.database_url)
 
     def announce(bound_port: int) -> None:
