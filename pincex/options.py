@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from collectors.settings import CollectorSettings, get_settings
+from collectors.settings import CollectorSettings, get_settings, resolve_store_path
 from collectors.store.limits import MAX_TAGS, RunFormatError, check_name
 from common.errors import UsageFailure
 
@@ -41,6 +41,7 @@ __all__ = [
     "run_options",
     "scrape_option",
     "store_options",
+    "stored_line",
     "symbol_option",
     "target_option",
 ]
@@ -130,7 +131,7 @@ def _with_context(fn: _F, scrape: bool) -> _F:
         store_path = kwargs.pop("store_path")
         kwargs["bench"] = BenchContext(
             settings,
-            None if no_store else (store_path or settings.store_path),
+            None if no_store else str(resolve_store_path(store_path)),
             kwargs.pop("label"),
             kwargs.pop("tags"),
             kwargs.pop("scrape_interval") if scrape else 0.0,
@@ -258,6 +259,11 @@ def fail_if_not_stored(figures: dict[str, Any]) -> None:
     """After the figures are printed: exit 1 with one line when the store refused the run."""
     if "store_error" in figures:
         raise UsageFailure(f"the run was measured but not stored: {figures['store_error']}", 1)
+
+
+def stored_line(run_id: str, store_path: str | None) -> str:
+    """The line a benchmark prints once its run is kept: the run and the store it went to."""
+    return f"stored as run {run_id}" + (f" in {store_path}" if store_path else "")
 
 
 def echo_json(figures: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from pincex.options import (
     progress_bar,
     rate_option,
     run_options,
+    stored_line,
     symbol_option,
     target_option,
 )
@@ -126,7 +127,7 @@ def orders(
         for w in figures.verdict.warnings:
             click.echo(f"warning: {w}")
         if figures.run_id is not None:
-            click.echo(f"stored as run {figures.run_id}")
+            click.echo(stored_line(figures.run_id, bench.store_path))
     exit_for(figures.store_error, figures.aborted, figures.errors_over_limit)
 
 

@@ -21,6 +21,7 @@ from pincex.options import (
     json_option,
     progress_bar,
     run_options,
+    stored_line,
     symbol_option,
     target_option,
 )
@@ -108,11 +109,11 @@ def _measure(
     return result
 
 
-def _warnings_and_store(result: dict[str, Any]) -> None:
+def _warnings_and_store(result: dict[str, Any], store_path: str | None) -> None:
     for w in result["warnings"]:
         click.echo(f"warning: {w}")
     if "run_id" in result:
-        click.echo(f"stored as run {result['run_id']}")
+        click.echo(stored_line(result["run_id"], store_path))
     exit_for(result.get("store_error"), bool(result.get("aborted")), False)
 
 
@@ -186,7 +187,7 @@ def market_data(
     if result["orders"]:
         o = result["orders"]
         click.echo(f"orders: {o['ok']} placed at {o['achieved_rate']}/s, {o['errors']} errors")
-    _warnings_and_store(result)
+    _warnings_and_store(result, bench.store_path)
 
 
 @click.command("ws-connections", cls=BenchCommand)
@@ -258,4 +259,4 @@ def ws_connections(
     )
     if result["capped"]:
         click.echo(f"CAPPED by this machine: {result['cap_reason']}")
-    _warnings_and_store(result)
+    _warnings_and_store(result, bench.store_path)

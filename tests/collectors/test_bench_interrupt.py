@@ -109,6 +109,7 @@ def test_ctrl_c_in_market_data_keeps_what_was_measured(tmp_path):
     assert bench.returncode == 130, seen + err
     assert "warning: aborted (interrupted)" in out
     run_id = out.split("stored as run ")[1].split()[0]
+    assert f"stored as run {run_id} in {store.resolve()}" in out  # the store it went to
     run = RunStore(str(store)).get(run_id)
     assert run.status == "aborted" and run.kind == "market-data"
     assert any(w.startswith("aborted (interrupted)") for w in run.warnings)
