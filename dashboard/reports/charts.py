@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import run as run_charts
-from dashboard.reports.build import RunReport
+from dashboard.reports.content import RunReport
 
 __all__ = ["ReportChart", "report_charts"]
 

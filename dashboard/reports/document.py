@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from dashboard.reports.build import Delta, RunReport
+from dashboard.reports.content import Delta, RunReport
 
 __all__ = ["report_document", "report_json"]
 

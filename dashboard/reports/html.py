@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from dashboard.reports.build import Delta, RunReport, glance, trust_words, verdict_groups
 from dashboard.reports.charts import ReportChart, report_charts
+from dashboard.reports.content import Delta, RunReport, glance, trust_words, verdict_groups
 from dashboard.reports.fmt import (
     STATUS_WORDS,
     margin_text,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from dashboard.reports.build import Delta, RunReport, glance, trust_words, verdict_groups
+from dashboard.reports.content import Delta, RunReport, glance, trust_words, verdict_groups
 from dashboard.reports.fmt import (
     STATUS_EMOJI,
     STATUS_WORDS,

@@ -20,8 +20,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from dashboard.reports.build import RunReport
 from dashboard.reports.charts import report_charts
+from dashboard.reports.content import RunReport
 from dashboard.reports.html import render_html
 
 __all__ = ["BROWSERS", "PdfError", "chart_images", "find_browser", "render_pdf", "render_pdf_html"]
