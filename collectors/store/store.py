@@ -13,26 +13,30 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import orjson
 
 from collectors.store import histograms
 from collectors.store.codec import RunFormatError, run_from_file
-from collectors.store.headline import PARTS_KINDS, overall_summaries
+from collectors.store.errors import (
+    DuplicateRun,
+    InvalidRun,
+    RunNotFound,
+    StoreError,
+    StoreLocked,
+)
+from collectors.store.headline import overall_summaries
 from collectors.store.limits import check_storable
+from collectors.store.listing import RunListing, listing, with_overall_headlines
 from collectors.store.migrations import current_version, latest_version, migrate
 from collectors.store.model import Run, Summary
 from collectors.store.rows import (
     SUMMARY_COLUMNS,
-    build_frozen,
     insert_runs,
     read_run,
-    summary_from_row,
 )
 from collectors.store.spool import spool_run, spooled_files
 from common.redact import mask_url
@@ -50,49 +54,6 @@ __all__ = [
 T = TypeVar("T")
 
 _log = logging.getLogger(__name__)
-
-
-class StoreError(Exception):
-    """A failure of the run store, with a one-line message."""
-
-
-class RunNotFound(StoreError):
-    """No run has this id."""
-
-
-class DuplicateRun(StoreError):
-    """A run with this id is already stored."""
-
-
-class InvalidRun(StoreError):
-    """The run breaks one of the store's limits (the reason names the field); nothing was
-    written or spooled."""
-
-
-class StoreLocked(StoreError):
-    """Another process held the store too long; the run was spooled (`spool_path`)."""
-
-    def __init__(self, message: str, spool_path: Path | None = None) -> None:
-        super().__init__(message)
-        self.spool_path = spool_path
-
-
-@dataclass(frozen=True)
-class RunListing:
-    """A run's identity and context with its headline summary (the one with most requests)."""
-
-    id: str
-    kind: str
-    profile: str
-    target: str
-    label: str
-    started_at: datetime
-    ended_at: datetime
-    status: str
-    tags: list[str]
-    trusted: bool
-    notes: str
-    headline: Summary | None
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -436,8 +397,8 @@ class RunStore:
             rows = con.execute(sql, params).fetchall()
             # tens of thousands of acyclic objects: the cyclic collector's passes over them
             # were a quarter of a 10,000-run listing (measured: 175 -> 135 ms)
-            listings = [_listing(row) for row in rows]
-            return _with_overall_headlines(con, listings)
+            listings = [listing(row) for row in rows]
+            return with_overall_headlines(con, listings)
 
     def latest_by_label(self, label: str, kind: str) -> Run | None:
         """The most recent run of this kind with this version label, or None."""
@@ -528,38 +489,3 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _with_overall_headlines(con: Any, listings: list[RunListing]) -> list[RunListing]:
-    """Runs whose summaries are parts of a whole (`headline.PARTS_KINDS`) headed by every
-    part together rather than by their largest part."""
-    overall = overall_summaries(con, [item.id for item in listings if item.kind in PARTS_KINDS])
-    return [
-        replace(item, headline=overall[item.id]) if item.id in overall else item
-        for item in listings
-    ]
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_LISTING_NAMES = tuple(f.name for f in fields(RunListing))
-
-
-def _listing(row: tuple[Any, ...]) -> RunListing:
-    return build_frozen(
-        RunListing,
-        _LISTING_NAMES,
-        (
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            _EPOCH + timedelta(microseconds=row[5]),
-            _EPOCH + timedelta(microseconds=row[6]),
-            row[7],
-            orjson.loads(row[8]),
-            row[9],
-            row[10],
-            summary_from_row(row[12:]) if row[11] else None,
-        ),
-    )
