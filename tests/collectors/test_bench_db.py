@@ -137,7 +137,7 @@ def test_postgres_json_report(pg_url: str) -> None:
 
 def test_each_query_types_p99_needs_its_own_samples() -> None:
     from collectors.bench.db_bench import DbBenchResult, QuerySamples, SeedInfo
-    from collectors.bench.db_run import db_trust_reasons
+    from collectors.bench.db_figures import db_trust_reasons
 
     info = SeedInfo([], ["BTCUSD"], 0, {}, {}, seeded=True)
 
