@@ -16,7 +16,7 @@ from collectors.bench.db_run import db_run
 from collectors.bench.runs import kept
 from common.errors import UsageFailure
 from exchange_ref.storage import normalize_url
-from pincex.commands.bench_command import BenchCommand, exit_for
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for
 from pincex.options import (
     BenchContext,
     echo_json,
@@ -128,10 +128,7 @@ def db(
             click.echo("NOT TRUSTED: " + "; ".join(figures.verdict.trust_reasons))
         for line in summary_lines(figures):
             click.echo(line)
-        for w in figures.verdict.warnings:
-            click.echo(f"warning: {w}")
-        if figures.run_id is not None:
-            click.echo(f"stored as run {figures.run_id}")
+        echo_outcome(figures)
     exit_for(figures.store_error, figures.aborted, errors_over_limit=False)
 
 

@@ -22,7 +22,7 @@ from collectors.bench.runs import kept
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
 from common.errors import UsageFailure
-from pincex.commands.bench_command import BenchCommand, exit_for
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for
 from pincex.options import (
     BenchContext,
     allow_remote_option,
@@ -117,7 +117,6 @@ def table_lines(figures: GeneratorsFigures) -> list[str]:
         shown = f"{ratio:.2f}x" if ratio is not None else "n/a (Locust sent nothing)"
         lines.append(f"ratio {OURS} / {LOCUST_CLASSES[key][0]}: {shown}")
     lines.extend(f"note: {n}" for n in figures.notes)
-    lines.extend(f"warning: {w}" for w in figures.verdict.warnings)
     return lines
 
 
@@ -222,6 +221,5 @@ def generators(
     else:
         for line in table_lines(figures):
             click.echo(line)
-        if figures.run_id is not None:
-            click.echo(f"stored as run {figures.run_id}")
+        echo_outcome(figures)
     exit_for(figures.store_error, figures.aborted, figures.ours.errors_over_limit)

@@ -9,7 +9,7 @@ from collectors.bench.orders_figures import OrdersFigures
 from collectors.bench.spec_output import spec_footer, spec_header
 from collectors.bench.target import base_url, check_reachable
 from common.errors import UsageFailure
-from pincex.commands.bench_command import BenchCommand, exit_for, measuring
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for, measuring
 from pincex.options import (
     BenchContext,
     admin_key_option,
@@ -123,10 +123,7 @@ def orders(
     else:
         for line in summary_lines(figures):
             click.echo(line)
-        for w in figures.verdict.warnings:
-            click.echo(f"warning: {w}")
-        if figures.run_id is not None:
-            click.echo(f"stored as run {figures.run_id}")
+        echo_outcome(figures)
     exit_for(figures.store_error, figures.aborted, figures.errors_over_limit)
 
 

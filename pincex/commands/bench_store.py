@@ -10,7 +10,7 @@ import click
 
 from collectors.bench.runs import kept
 from collectors.bench.store_bench import TARGETS, run_store_bench, store_bench_run
-from pincex.commands.bench_command import BenchCommand, exit_for
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for
 from pincex.options import (
     BenchContext,
     echo_json,
@@ -77,6 +77,5 @@ def store(
                 f"(target < {TARGETS[key] * 1000:.0f} ms, {'met' if met[key] else 'MISSED'})"
             )
         click.echo(f"merged p99 = {result.merged_p99_ms:.3f} ms")
-        if result.run_id is not None:
-            click.echo(f"stored as run {result.run_id}")
+        echo_outcome(result)
     exit_for(result.store_error, aborted=False, errors_over_limit=False)
