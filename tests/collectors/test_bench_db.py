@@ -53,6 +53,11 @@ def test_sqlite_json_report(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["backend"] == "sqlite"
     _check_report(doc, 4, 60)
+    assert [key for key in doc if key != "run_id"] == [
+        "backend", "connections", "queries_per_connection", "planned_queries", "seed", "wall_s",
+        "client_cpu_pct", "stopped_early", "overall", "queries", "notes", "trusted",
+        "trust_reasons",
+    ]  # fmt: skip
 
 
 def test_sqlite_text_report_has_the_spec_lines(tmp_path: Path) -> None:
