@@ -27,11 +27,21 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import orjson
 
+from collectors.bench.abuse_figures import (
+    TARGETED,
+    AbuseFigures,
+    AbuseParameters,
+    Closes,
+    Flood,
+    ScenarioFailed,
+    ScenarioFigures,
+    ServerSide,
+    Streamed,
+)
 from collectors.bench.abuse_watch import HealthProbe, probe_summary, rss_mb
 
 __all__ = ["SCENARIOS", "TARGETED", "AbuseConfig", "run_abuse"]
@@ -45,9 +55,6 @@ SCENARIOS = (
     "big-batch",
     "flood",
 )
-TARGETED = ("slowloris", "idle", "big-body", "big-batch")  # the issue's target applies
-TARGET_PROBE_P99_MS = 50.0
-TARGET_RSS_MB = 300.0
 _MB = 1 << 20
 _CHUNK = 64 * 1024
 _OPEN_CONCURRENCY = 200
@@ -135,24 +142,18 @@ class _Conn(asyncio.Protocol):
             self.transport.abort()
 
 
-def _closes(conns: list[_Conn], attempted: int) -> dict[str, Any]:
+def _closes(conns: list[_Conn], attempted: int) -> Closes:
     statuses: dict[str, int] = {}
     closed = sorted(c.closed_after for c in conns if c.closed_after is not None)
     for c in conns:
         if c.status is not None:
             statuses[str(c.status)] = statuses.get(str(c.status), 0) + 1
-    return {
-        "attempted": attempted,
-        "opened": len(conns),
-        "closed_by_server": len(closed),
-        "open_at_end": len(conns) - len(closed),
-        "closed_after_s": {
-            "min": round(closed[0], 2) if closed else None,
-            "p50": round(closed[len(closed) // 2], 2) if closed else None,
-            "max": round(closed[-1], 2) if closed else None,
-        },
-        "statuses": statuses,
-    }
+    after = (
+        (round(closed[0], 2), round(closed[len(closed) // 2], 2), round(closed[-1], 2))
+        if closed
+        else (None, None, None)
+    )
+    return Closes(attempted, len(conns), len(closed), after, statuses)
 
 
 async def _open_many(cfg: AbuseConfig, source: str | None, n: int) -> list[_Conn]:
@@ -173,7 +174,7 @@ async def _until(deadline: float, done: Callable[[], bool], step: float = 0.05) 
         await asyncio.sleep(step)
 
 
-async def _slowloris(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _slowloris(cfg: AbuseConfig, source: str | None) -> ServerSide:
     deadline = time.monotonic() + cfg.duration
     conns = await _open_many(cfg, source, cfg.connections)
     head = f"GET /health/live HTTP/1.1\r\nHost: {cfg.host}\r\nX-Slow: ".encode()
@@ -189,7 +190,7 @@ async def _slowloris(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
     return result
 
 
-async def _idle(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _idle(cfg: AbuseConfig, source: str | None) -> ServerSide:
     deadline = time.monotonic() + cfg.duration
     conns = await _open_many(cfg, source, cfg.connections)
     await _until(deadline, lambda: all(c.closed for c in conns))
@@ -201,7 +202,7 @@ async def _idle(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
 
 def _stream_blocking(
     cfg: AbuseConfig, source: str | None, head: bytes, chunk: bytes, total: int, tail: bytes
-) -> dict[str, Any]:
+) -> Streamed:
     """Send `head`, then `chunk` until `total` bytes of it, then `tail`, on a blocking socket;
     then read the answer. A reset does not lose it: Linux returns what was queued first."""
     opened = time.monotonic()
@@ -263,41 +264,38 @@ def _stream_blocking(
                 break  # answered and left open: the server waits for the rest
     sock.close()
     status = int(answer[9:12]) if answer.startswith(b"HTTP/1.") and len(answer) >= 12 else None
-    return {
-        "bytes_to_send": to_send,
-        "bytes_written": written,  # taken by this host's socket buffers, not read by the server
-        "written_all": written == to_send,
-        "status": status,
-        "answered_after_s": round(answered_after, 2) if answered_after is not None else None,
-        "closed_by_server": closed_after is not None,
-        "closed_after_s": round(closed_after, 2) if closed_after is not None else None,
-        "seconds": round(time.monotonic() - opened, 2),
-    }
+    return Streamed(
+        bytes_to_send=to_send,
+        bytes_written=written,
+        status=status,
+        answered_after_s=round(answered_after, 2) if answered_after is not None else None,
+        closed_after_s=round(closed_after, 2) if closed_after is not None else None,
+        seconds=round(time.monotonic() - opened, 2),
+    )
 
 
 async def _stream(
     cfg: AbuseConfig, source: str | None, head: bytes, chunk: bytes, total: int, tail: bytes
-) -> dict[str, Any]:
+) -> Streamed:
     return await asyncio.to_thread(_stream_blocking, cfg, source, head, chunk, total, tail)
 
 
-async def _huge_header(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _huge_header(cfg: AbuseConfig, source: str | None) -> ServerSide:
     head = f"GET /health/live HTTP/1.1\r\nHost: {cfg.host}\r\nX-Big: ".encode()
     total = int(cfg.huge_header_mb * _MB)
     return await _stream(cfg, source, head, b"a" * _CHUNK, total, b"\r\n\r\n")
 
 
-async def _many_headers(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _many_headers(cfg: AbuseConfig, source: str | None) -> ServerSide:
     head = f"GET /health/live HTTP/1.1\r\nHost: {cfg.host}\r\n".encode()
     line = b"X-L: v\r\n"
     result = await _stream(
         cfg, source, head, line * (_CHUNK // len(line)), cfg.header_lines * len(line), b"\r\n"
     )
-    result["lines_written"] = max(result["bytes_written"] - len(head), 0) // len(line)
-    return result
+    return replace(result, lines_written=max(result.bytes_written - len(head), 0) // len(line))
 
 
-async def _big_body(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _big_body(cfg: AbuseConfig, source: str | None) -> ServerSide:
     total = int(cfg.body_mb * _MB)
     prefix, suffix = b'{"count":1,"pad":"', b'"}'
     head = (
@@ -307,7 +305,7 @@ async def _big_body(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
     return await _stream(cfg, source, head, b"a" * _CHUNK, total, suffix)
 
 
-async def _big_batch(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _big_batch(cfg: AbuseConfig, source: str | None) -> ServerSide:
     order = orjson.dumps(
         {
             "symbol": "BTCUSD",
@@ -328,11 +326,10 @@ async def _big_batch(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
         f"Content-Length: {body_len}\r\n\r\n["
     ).encode()
     result = await _stream(cfg, source, head, per_chunk, count * len(item), order + b"]")
-    result["orders_in_array"] = count + 1
-    return result
+    return replace(result, orders_in_array=count + 1)
 
 
-async def _flood(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
+async def _flood(cfg: AbuseConfig, source: str | None) -> ServerSide:
     """Open `flood` connections, then see which the server closed within `_REFUSED_WITHIN`
     of opening (refused at accept) and which it holds."""
     started = time.monotonic()
@@ -357,19 +354,19 @@ async def _flood(cfg: AbuseConfig, source: str | None) -> dict[str, Any]:
     refused = sum(
         1 for c in conns if c.closed_after is not None and c.closed_after < _REFUSED_WITHIN
     )
-    result = {
-        "attempted": cfg.flood,
-        "held": sum(1 for c in conns if not c.closed),
-        "refused_by_server": refused,
-        "connect_failed": failed,
-        "seconds": round(time.monotonic() - started, 2),
-    }
+    result = Flood(
+        attempted=cfg.flood,
+        held=sum(1 for c in conns if not c.closed),
+        refused_by_server=refused,
+        connect_failed=failed,
+        seconds=round(time.monotonic() - started, 2),
+    )
     for conn in conns:
         conn.close()
     return result
 
 
-_RUNNERS: dict[str, Callable[[AbuseConfig, str | None], Awaitable[dict[str, Any]]]] = {
+_RUNNERS: dict[str, Callable[[AbuseConfig, str | None], Awaitable[ServerSide]]] = {
     "slowloris": _slowloris,
     "idle": _idle,
     "huge-header": _huge_header,
@@ -389,60 +386,40 @@ async def _sample_rss(pid: int | None, peak: list[float]) -> None:
         await asyncio.sleep(_RSS_EVERY)
 
 
-async def _run(cfg: AbuseConfig, probe: HealthProbe) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class _Ran:
+    """One scenario as run, before the probe's samples are read: its window (monotonic)."""
+
+    figures: ScenarioFigures
+    started: float
+    ended: float
+
+
+async def _run(cfg: AbuseConfig, probe: HealthProbe) -> list[_Ran]:
     attack_source, _ = _sources(cfg.host)
-    out: list[dict[str, Any]] = []
+    out: list[_Ran] = []
     await asyncio.sleep(_BASELINE_SECONDS)  # the probe alone: the baseline window
     for name in cfg.scenarios:
         peak = [0.0]
         sampler = asyncio.create_task(_sample_rss(cfg.pid, peak))
         start = time.monotonic()
+        server: ServerSide
         try:
             server = await _RUNNERS[name](cfg, attack_source)
         except (OSError, TimeoutError) as exc:
-            server = {"error": f"{type(exc).__name__}: {exc}"}
+            server = ScenarioFailed(f"{type(exc).__name__}: {exc}")
         end = time.monotonic()
         await asyncio.sleep(_SETTLE_SECONDS)
         sampler.cancel()
-        out.append(
-            {
-                "name": name,
-                "started": start,
-                "ended": end + _SETTLE_SECONDS,
-                "seconds": round(end - start, 2),
-                "server": server,
-                "peak_rss_mb": round(peak[0], 1) if peak[0] else "unknown",
-            }
+        figures = ScenarioFigures(
+            name, round(end - start, 2), server, round(peak[0], 1) if peak[0] else None
         )
+        out.append(_Ran(figures, start, end + _SETTLE_SECONDS))
     return out
 
 
-def _judge(scenario: dict[str, Any]) -> dict[str, Any] | None:
-    if scenario["name"] not in TARGETED:
-        return None
-    probe = scenario["probe"]
-    rss = scenario["peak_rss_mb"]
-    probe_ok = (
-        None
-        if probe["p99_ms"] is None
-        else probe["p99_ms"] < TARGET_PROBE_P99_MS and not probe["failed"]
-    )
-    rss_ok = None if rss == "unknown" else rss < TARGET_RSS_MB
-    return {
-        "probe_p99_under_ms": TARGET_PROBE_P99_MS,
-        "rss_under_mb": TARGET_RSS_MB,
-        "probe_met": probe_ok,
-        "rss_met": rss_ok,
-        "met": False
-        if False in (probe_ok, rss_ok)
-        else None
-        if None in (probe_ok, rss_ok)
-        else True,
-    }
-
-
-def run_abuse(cfg: AbuseConfig) -> dict[str, Any]:
-    """Run the scenarios against the exchange at cfg.host:cfg.port; the figures as a dict."""
+def run_abuse(cfg: AbuseConfig) -> AbuseFigures:
+    """Run the scenarios against the exchange at cfg.host:cfg.port."""
     import uvloop
 
     _, probe_source = _sources(cfg.host)
@@ -452,33 +429,32 @@ def run_abuse(cfg: AbuseConfig) -> dict[str, Any]:
         HealthProbe(cfg.host, cfg.port, probe_source, cfg.probe_interval) as probe,
         asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
     ):
-        scenarios = runner.run(_run(cfg, probe))
+        ran = runner.run(_run(cfg, probe))
     samples = probe.samples
-    first = scenarios[0]["started"] if scenarios else time.monotonic()
-    for s in scenarios:
-        s["probe"] = probe_summary(samples, s.pop("started"), s.pop("ended"))
-        s["target"] = _judge(s)
+    first = ran[0].started if ran else time.monotonic()
     warnings = []
     if not samples:
         warnings.append("the health probe returned no samples")
     if cfg.pid is None:
         warnings.append("the exchange's process was not found: peak RSS unknown")
-    return {
-        "target": f"http://{cfg.host}:{cfg.port}",
-        "pid": cfg.pid,
-        "started_at": wall,
-        "seconds": round(time.monotonic() - start, 2),
-        "probe_interval_ms": round(cfg.probe_interval * 1000, 1),
-        "baseline": {"probe": probe_summary(samples, start, first)},
-        "config": {
-            "duration": cfg.duration,
-            "connections": cfg.connections,
-            "huge_header_mb": cfg.huge_header_mb,
-            "header_lines": cfg.header_lines,
-            "body_mb": cfg.body_mb,
-            "batch_mb": cfg.batch_mb,
-            "flood": cfg.flood,
-        },
-        "scenarios": scenarios,
-        "warnings": warnings,
-    }
+    return AbuseFigures(
+        target=f"http://{cfg.host}:{cfg.port}",
+        pid=cfg.pid,
+        started_at=wall,
+        seconds=round(time.monotonic() - start, 2),
+        probe_interval_ms=round(cfg.probe_interval * 1000, 1),
+        baseline=probe_summary(samples, start, first),
+        config=AbuseParameters(
+            cfg.duration,
+            cfg.connections,
+            cfg.huge_header_mb,
+            cfg.header_lines,
+            cfg.body_mb,
+            cfg.batch_mb,
+            cfg.flood,
+        ),
+        scenarios=tuple(
+            replace(r.figures, probe=probe_summary(samples, r.started, r.ended)) for r in ran
+        ),
+        warnings=tuple(warnings),
+    )

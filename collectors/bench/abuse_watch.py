@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+from collectors.bench.abuse_figures import ProbeFigures
+
 __all__ = ["HealthProbe", "ProbeSample", "find_listening_pid", "probe_summary", "rss_mb"]
 
 _PROBE_TIMEOUT = 5.0  # seconds a probe may take before it counts as failed
@@ -114,23 +116,23 @@ class HealthProbe:
             self._proc.kill()
 
 
-def probe_summary(samples: list[ProbeSample], start: float, end: float) -> dict[str, object]:
+def probe_summary(samples: list[ProbeSample], start: float, end: float) -> ProbeFigures:
     """Count, failures and p50/p99/max latency (ms) of the probes sent in [start, end)."""
     window = [s for s in samples if start <= s.at < end]
     latencies = sorted(s.ms for s in window)
     if not latencies:
-        return {"count": 0, "failed": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
+        return ProbeFigures()
 
     def pick(q: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
 
-    return {
-        "count": len(window),
-        "failed": sum(not s.ok for s in window),
-        "p50_ms": pick(0.50),
-        "p99_ms": pick(0.99),
-        "max_ms": round(latencies[-1], 2),
-    }
+    return ProbeFigures(
+        count=len(window),
+        failed=sum(not s.ok for s in window),
+        p50_ms=pick(0.50),
+        p99_ms=pick(0.99),
+        max_ms=round(latencies[-1], 2),
+    )
 
 
 def rss_mb(pid: int) -> tuple[float, float] | None:

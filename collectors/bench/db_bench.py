@@ -1,7 +1,7 @@
 """The specification's database benchmark, with real data and real parameters.
 
     result = run_db_bench("sqlite:///bench.db", connections=50, queries_per_connection=1000)
-    result.as_dict()
+    db_figures(result).to_json()     # collectors.bench.db_figures
 
 `seed` writes users, balances, orders and trades through `Store.write` in batches; `run_queries`
 runs the spec's four queries plus the order-book aggregation from C threads, each with its own
@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.bench.percentiles import percentiles_ms
 from exchange_ref.engine.types import DEFAULT_SYMBOLS
 from exchange_ref.keys import key_digest
 from exchange_ref.storage import (
@@ -32,9 +31,11 @@ from exchange_ref.storage import (
 )
 
 __all__ = [
+    "NOTES",
     "QUERY_TYPES",
     "DbBenchRefused",
     "DbBenchResult",
+    "QueryPhase",
     "QuerySamples",
     "SeedInfo",
     "SeedSizes",
@@ -100,6 +101,17 @@ class QuerySamples:
 
 
 @dataclass(frozen=True)
+class QueryPhase:
+    """What the query phase measured: samples by query type, its wall time, and whether it
+    stopped at its time bound or was interrupted (Ctrl-C)."""
+
+    by_type: dict[str, QuerySamples]
+    wall_s: float
+    stopped_early: bool
+    aborted: bool
+
+
+@dataclass(frozen=True)
 class DbBenchResult:
     backend: str
     connections: int
@@ -110,50 +122,7 @@ class DbBenchResult:
     by_type: dict[str, QuerySamples]
     started_at: float = 0.0  # wall-clock time the query phase started (epoch seconds)
     client_cpu_pct: float = 0.0  # the benchmark process' CPU over the query phase, % of a core
-
-    def as_dict(self) -> dict[str, Any]:
-        types = {
-            name: _summary(s.durations_ms, s.rows, self.wall_s) for name, s in self.by_type.items()
-        }
-        every = [d for s in self.by_type.values() for d in s.durations_ms]
-        overall = _summary(every, sum(s.rows for s in self.by_type.values()), self.wall_s)
-        return {
-            "backend": self.backend,
-            "connections": self.connections,
-            "queries_per_connection": self.queries_per_connection,
-            "planned_queries": self.connections * self.queries_per_connection,
-            "seed": {
-                "seeded": self.seed.seeded,
-                "seconds": round(self.seed.seconds, 3),
-                **self.seed.counts,
-                "symbols": self.seed.symbols,
-            },
-            "wall_s": round(self.wall_s, 3),
-            "client_cpu_pct": round(self.client_cpu_pct, 1),
-            "stopped_early": self.stopped_early,
-            "overall": overall,
-            "queries": types,
-            "notes": list(NOTES),
-        }
-
-
-def _summary(durations: list[float], rows: int, wall_s: float) -> dict[str, Any]:
-    count = len(durations)
-    p = percentiles_ms(durations, (50, 95, 99))
-
-    def ms(value: float | None) -> float | None:
-        return None if value is None or not count else round(value, 3)
-
-    return {
-        "count": count,
-        "avg_ms": ms(sum(durations) / count if count else None),
-        "p50_ms": ms(p[50.0]),
-        "p95_ms": ms(p[95.0]),
-        "p99_ms": ms(p[99.0]),
-        "max_ms": ms(max(durations) if count else None),
-        "rows": rows,
-        "queries_per_second": round(count / wall_s, 1) if wall_s > 0 else None,
-    }
+    aborted: bool = False  # interrupted (Ctrl-C): the samples are those run before it
 
 
 # --- seeding ----------------------------------------------------------------------------------
@@ -326,10 +295,12 @@ def run_queries(
     seed_value: int = 1,
     max_seconds: float = 300.0,
     progress: Callable[[float, float], None] | None = None,
-) -> tuple[dict[str, QuerySamples], float, bool]:
-    """Run the five queries from `connections` threads; (samples by type, wall s, stopped early).
+) -> QueryPhase:
+    """Run the five queries from `connections` threads, each to its count or `max_seconds`.
 
-    `progress(done, planned)` is called from the calling thread about four times a second."""
+    `progress(done, planned)` is called from the calling thread about four times a second.
+    Ctrl-C (KeyboardInterrupt in the calling thread) stops every connection after its current
+    query; the phase then returns what was measured, marked aborted."""
     if not info.user_ids or not info.symbols:
         raise ValueError("the database has no users or no orders to query")
     plans = _plans(store, info)
@@ -338,6 +309,7 @@ def run_queries(
     results: list[dict[str, QuerySamples]] = [{} for _ in range(connections)]
     errors: list[BaseException] = []
     stopped = threading.Event()
+    interrupted = threading.Event()
     deadline = [0.0]
     origin = [0.0]
     done = [0] * connections
@@ -352,6 +324,8 @@ def run_queries(
             assert conn is not None
             barrier.wait()
             for _ in range(queries_per_connection):
+                if interrupted.is_set():
+                    break
                 if time.perf_counter() > deadline[0]:
                     stopped.set()
                     break
@@ -382,17 +356,24 @@ def run_queries(
     for thread in threads:
         thread.start()
     deadline[0] = time.perf_counter() + max_seconds + 3600  # until every connection is open
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait()
     started = time.perf_counter()
-    origin[0] = started
-    deadline[0] = started + max_seconds
     planned = connections * queries_per_connection
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(0.25)
-            if progress is not None:
-                progress(sum(done), planned)
+    try:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        started = time.perf_counter()
+        origin[0] = started
+        deadline[0] = started + max_seconds
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.25)
+                if progress is not None:
+                    progress(sum(done), planned)
+    except KeyboardInterrupt:
+        interrupted.set()
+        barrier.abort()
+        for thread in threads:
+            thread.join()
     wall = time.perf_counter() - started
     if errors:
         raise errors[0]
@@ -402,7 +383,7 @@ def run_queries(
             merged[name].durations_ms.extend(sample.durations_ms)
             merged[name].starts_s.extend(sample.starts_s)
             merged[name].rows += sample.rows
-    return merged, wall, stopped.is_set()
+    return QueryPhase(merged, wall, stopped.is_set(), interrupted.is_set())
 
 
 class DbBenchRefused(RuntimeError):
@@ -419,7 +400,8 @@ def run_db_bench(
     reuse: bool = False,
     progress: Callable[[float, float], None] | None = None,
 ) -> DbBenchResult:
-    """Create the schema, seed (or reuse) the data, and run the concurrent queries."""
+    """Create the schema, seed (or reuse) the data, and run the concurrent queries; Ctrl-C
+    during the queries ends them early (the result is then marked aborted)."""
     store = Store(url, pool_size=connections)
     try:
         store.create_schema()
@@ -435,10 +417,10 @@ def run_db_bench(
         else:
             info = seed(store, sizes or SeedSizes(), random.Random(seed_value))
         started_at, cpu0 = time.time(), time.process_time()
-        by_type, wall, stopped = run_queries(
+        phase = run_queries(
             store, info, connections, queries_per_connection, seed_value, max_seconds, progress
         )
-        cpu_pct = (time.process_time() - cpu0) / max(wall, 1e-9) * 100
+        cpu_pct = (time.process_time() - cpu0) / max(phase.wall_s, 1e-9) * 100
     finally:
         store.close()
     return DbBenchResult(
@@ -446,9 +428,10 @@ def run_db_bench(
         connections,
         queries_per_connection,
         info,
-        wall,
-        stopped,
-        by_type,
+        phase.wall_s,
+        phase.stopped_early,
+        phase.by_type,
         started_at,
         cpu_pct,
+        phase.aborted,
     )

@@ -2,55 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 
 from collectors.bench.db_bench import DbBenchResult
-from collectors.bench.host import host_facts
+from collectors.bench.db_figures import DbFigures
 from collectors.bench.percentiles import percentiles_ms
-from collectors.bench.trust import TrustInputs, trust_reasons
-from collectors.store.model import Histogram, Point, Run, Summary, new_run_id
+from collectors.bench.runs import measured_run
+from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.summarise import summarise
 from common.redact import mask_url
 
-__all__ = ["db_run", "db_trust_reasons", "shown_url"]
-
-_P99_SAMPLES = 1_000
+__all__ = ["db_run", "shown_url"]
 
 
 def shown_url(url: str) -> str:
     """The database URL as kept with the run: any password hidden."""
     return mask_url(url)
-
-
-def db_trust_reasons(result: DbBenchResult) -> list[str]:
-    """Trust rules of the query phase, for the whole and for each query type's own p99. With
-    SQLite the database runs inside this process, so its CPU is the database's work too, not a
-    sign that the client was the limit."""
-    count = sum(len(s.durations_ms) for s in result.by_type.values())
-    reasons = trust_reasons(
-        TrustInputs(
-            generator_cpu_pct=0.0 if result.backend == "sqlite" else result.client_cpu_pct,
-            target_rate=0.0,
-            achieved_rate=0.0,
-            samples=count,
-            error_rate=0.0,
-            highest_claimed=99.0,  # avg, p50, p95, p99 and max are reported
-        )
-    )
-    if count >= _P99_SAMPLES:
-        few = {
-            name: len(s.durations_ms)
-            for name, s in result.by_type.items()
-            if len(s.durations_ms) < _P99_SAMPLES
-        }
-        if few:
-            listed = ", ".join(f"{name} {n}" for name, n in few.items())
-            reasons.append(
-                f"too few samples for the p99 of some query types (needs 1,000 each): {listed}"
-            )
-    return reasons
 
 
 def _series(result: DbBenchResult) -> list[Point]:
@@ -81,9 +48,13 @@ def _series(result: DbBenchResult) -> list[Point]:
 
 
 def db_run(
-    result: DbBenchResult, url: str, label: str, tags: tuple[str, ...] = ()
-) -> tuple[Run, list[str]]:
-    """The run the store keeps for `result`, and its trust reasons."""
+    result: DbBenchResult,
+    figures: DbFigures,
+    url: str,
+    label: str,
+    tags: tuple[str, ...] = (),
+) -> Run:
+    """The run the store keeps for `result` (the samples) and its `figures` (counts, verdict)."""
     summaries: list[Summary] = []
     hists: list[Histogram] = []
     for name, samples in result.by_type.items():
@@ -98,37 +69,32 @@ def db_run(
         )
         summaries.append(summary)
         hists.extend(histograms)
-    reasons = db_trust_reasons(result)
-    doc = result.as_dict()
-    seed = doc["seed"]
+    counts = figures.seed.counts
     notes = (
-        f"{seed['users']:,} users, {seed['balances']:,} balances, {seed['orders']:,} orders, "
-        f"{seed['trades']:,} trades ({'seeded' if seed['seeded'] else 'reused'}); "
-        f"rows returned {doc['overall']['rows']:,}"
-        + ("; stopped early at --max-seconds" if result.stopped_early else "")
+        f"{counts['users']:,} users, {counts['balances']:,} balances, {counts['orders']:,} "
+        f"orders, {counts['trades']:,} trades ({'seeded' if figures.seed.seeded else 'reused'}); "
+        f"rows returned {figures.overall.rows:,}"
+        + ("; stopped early at --max-seconds" if figures.stopped_early else "")
     )
-    started = datetime.fromtimestamp(result.started_at, tz=UTC)
-    run = Run(
-        id=new_run_id(),
+    return measured_run(
         kind="db",
-        profile=result.backend,
+        profile=figures.backend,
         target=shown_url(url),
         label=label,
-        started_at=started,
-        ended_at=started + timedelta(seconds=result.wall_s),
-        status="complete",
+        tags=tags,
+        started_at=result.started_at,
+        measured_s=result.wall_s,
         config={
-            "connections": result.connections,
-            "queries_per_connection": result.queries_per_connection,
-            "seed": {k: v for k, v in seed.items() if k != "seconds"},
+            "connections": figures.connections,
+            "queries_per_connection": figures.queries_per_connection,
+            "seed": figures.seed.config_json(),
         },
-        host=host_facts(generator_cpu_pct=round(result.client_cpu_pct, 1)),
-        tags=list(tags),
+        verdict=figures.verdict,
         summaries=summaries,
-        series=_series(result),
         histograms=hists,
-        trusted=not reasons,
-        warnings=list(reasons),
+        client_series=_series(result),
+        server=None,
+        host={"generator_cpu_pct": figures.client_cpu_pct},
         notes=notes,
+        aborted=figures.aborted,
     )
-    return run, reasons

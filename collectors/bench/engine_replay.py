@@ -25,7 +25,7 @@ from collectors.bench.baseline_book import BaselineBook
 from collectors.bench.engine_flow import OP_CANCEL, OP_LIMIT, Op
 from collectors.bench.percentiles import percentiles
 from exchange_ref.engine import book as engine_book
-from exchange_ref.engine.types import SymbolSpec
+from exchange_ref.engine.types import DEFAULT_SYMBOLS, SymbolSpec
 
 __all__ = ["BookReport", "Figures", "ReplayReport", "figures", "replay_report", "summary_lines"]
 
@@ -85,12 +85,16 @@ class BookReport:
 
 @dataclass(frozen=True, slots=True)
 class ReplayReport:
+    """The engine's book against the baseline book on one flow, with its one JSON form
+    (`pincex bench engine --replay --json`); `spec` prints the flow's prices and sizes."""
+
     symbol: str
     implementation: str
     repeat: int
     timer_overhead_ns: int
     engine: BookReport
     baseline: BookReport
+    spec: SymbolSpec
 
     @property
     def speedup(self) -> float:
@@ -100,11 +104,11 @@ class ReplayReport:
     def baseline_agrees(self) -> bool:
         return self.engine.figures == self.baseline.figures
 
-    def as_dict(self, spec: SymbolSpec) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The JSON document of `pincex bench engine --replay --json`."""
         out: dict[str, Any] = {"symbol": self.symbol, "implementation": self.implementation}
-        out.update(_book_dict(self.engine, spec))
-        out["baseline"] = _book_dict(self.baseline, spec)
+        out.update(_book_json(self.engine, self.spec))
+        out["baseline"] = _book_json(self.baseline, self.spec)
         out["speedup"] = round(self.speedup, 2)
         out["baseline_agrees"] = self.baseline_agrees
         out["repeat"] = self.repeat
@@ -113,7 +117,7 @@ class ReplayReport:
         return out
 
 
-def _book_dict(report: BookReport, spec: SymbolSpec) -> dict[str, Any]:
+def _book_json(report: BookReport, spec: SymbolSpec) -> dict[str, Any]:
     f = report.figures
     p50, p99, p999, worst = report.latency_ns
     return {
@@ -202,7 +206,8 @@ def _timer_overhead_ns() -> int:
 
 
 def replay_report(ops: Sequence[Op], symbol: str, repeat: int = 3) -> ReplayReport:
-    """Measure the engine's book and the baseline on the same parsed flow."""
+    """Measure the engine's book and the baseline on the same parsed flow of `symbol` (one of
+    the exchange's default symbols)."""
     if not ops:
         raise ValueError("the flow has no operations")
     engine_cls = engine_book.OrderBook
@@ -231,28 +236,30 @@ def replay_report(ops: Sequence[Op], symbol: str, repeat: int = 3) -> ReplayRepo
         overhead,
         reports["engine"],
         reports["baseline"],
+        DEFAULT_SYMBOLS[symbol],
     )
 
 
-def summary_lines(doc: dict[str, Any], path: str) -> list[str]:
-    """The human summary of `ReplayReport.as_dict`."""
-    base = doc["baseline"]
+def summary_lines(report: ReplayReport, path: str) -> list[str]:
+    """The human summary of a replay."""
+    spec = report.spec
+    f = report.engine.figures
 
-    def timing(name: str, d: dict[str, Any]) -> str:
-        lat = d["latency_us"]
+    def timing(name: str, book: BookReport) -> str:
+        p50, p99, p999, _ = book.latency_ns
         return (
-            f"{name:<18}{d['ops_per_s']:>12,} ops/s   latency p50 {lat['p50']:.2f} us"
-            f"  p99 {lat['p99']:.2f} us  p99.9 {lat['p999']:.2f} us"
+            f"{name:<18}{round(book.ops_per_s):>12,} ops/s   latency p50 {p50 / 1000:.2f} us"
+            f"  p99 {p99 / 1000:.2f} us  p99.9 {p999 / 1000:.2f} us"
         )
 
-    bid = doc["best_bid"] or "-"
-    ask = doc["best_ask"] or "-"
+    bid = "-" if f.best_bid is None else spec.price_str(f.best_bid)
+    ask = "-" if f.best_ask is None else spec.price_str(f.best_ask)
     return [
-        f"{doc['symbol']} flow {path}: {doc['operations']:,} operations, {doc['trades']:,} trades"
-        f" ({doc['traded_quantity']} traded), best bid {bid} / ask {ask},"
-        f" {doc['resting_orders']:,} resting",
-        timing(f"engine ({doc['implementation']})", doc),
-        timing("baseline", base),
-        f"speedup {doc['speedup']}x (median of {doc['repeat']} passes each); baseline agrees:"
-        f" {'yes' if doc['baseline_agrees'] else 'NO'}",
+        f"{report.symbol} flow {path}: {f.operations:,} operations, {f.trades:,} trades"
+        f" ({spec.qty_str(f.traded_lots)} traded), best bid {bid} / ask {ask},"
+        f" {f.resting_orders:,} resting",
+        timing(f"engine ({report.implementation})", report.engine),
+        timing("baseline", report.baseline),
+        f"speedup {round(report.speedup, 2)}x (median of {report.repeat} passes each);"
+        f" baseline agrees: {'yes' if report.baseline_agrees else 'NO'}",
     ]

@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from collectors.bench.figures import Outcome, Verdict
+from collectors.bench.runs import measured_run
 from collectors.store import Histogram, Point, Run, RunStore, Summary
 from collectors.store.model import Side
 from collectors.store.summarise import summarise
 
-__all__ = ["TARGETS", "TASKS", "StoreBenchResult", "run_store_bench"]
+__all__ = ["TARGETS", "TASKS", "StoreBenchFigures", "run_store_bench", "store_bench_run"]
 
 TARGETS = {"write_s": 2.0, "list_s": 0.2, "merge_s": 0.5}
 _NAME = "POST /api/v1/orders"
@@ -37,9 +39,10 @@ TASKS = {  # figure -> what is timed
 
 
 @dataclass(frozen=True)
-class StoreBenchResult:
+class StoreBenchFigures(Outcome):
     """Median seconds per task over `repeat` timings, with the sizes used and the targets met
-    or missed; `timings` holds every timing of each task."""
+    or missed (the verdict's warnings); `timings` holds every timing of each task, `run_id` or
+    `store_error` once it was kept."""
 
     samples: int
     runs: int
@@ -52,25 +55,38 @@ class StoreBenchResult:
     repeat: int = 1
     timings: dict[str, list[float]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
-        figures = {"write_s": self.write_s, "list_s": self.list_s, "merge_s": self.merge_s}
-        return {
+    @property
+    def medians(self) -> dict[str, float]:
+        return {"write_s": self.write_s, "list_s": self.list_s, "merge_s": self.merge_s}
+
+    @property
+    def met(self) -> dict[str, bool]:
+        medians = self.medians
+        return {key: medians[key] < TARGETS[key] for key in TARGETS}
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "samples": self.samples,
             "runs": self.runs,
             "merge_runs": self.merge_runs,
             "repeat": self.repeat,
-            **figures,
+            **self.medians,
             "timings": self.timings,
             "listed": self.listed,
             "merged_p99_ms": self.merged_p99_ms,
             "targets": TARGETS,
-            "met": {key: figures[key] < TARGETS[key] for key in TARGETS},
+            "met": self.met,
         }
+        return out | self.outcome_json()
 
     def task_names(self) -> dict[str, str]:
         """What each figure timed, in words."""
-        sizes = {"samples": self.samples, "runs": self.runs, "merge_runs": self.merge_runs}
-        return {key: text.format(**sizes) for key, text in TASKS.items()}
+        return _task_names(self.samples, self.runs, self.merge_runs)
+
+
+def _task_names(samples: int, runs: int, merge_runs: int) -> dict[str, str]:
+    sizes = {"samples": samples, "runs": runs, "merge_runs": merge_runs}
+    return {key: text.format(**sizes) for key, text in TASKS.items()}
 
 
 def _run(index: int, summaries: list[Summary], hists: list[Histogram], series: list[Point]) -> Run:
@@ -131,7 +147,7 @@ def run_store_bench(
     merge_runs: int = 1_000,
     repeat: int = 5,
     progress: Callable[[float, float], None] | None = None,
-) -> StoreBenchResult:
+) -> StoreBenchFigures:
     """Time the three tasks `repeat` times each against a fresh store in `workdir`; the figures
     are the medians. `progress(done, total)` counts runs filled and tasks timed."""
     rng = np.random.default_rng(7)
@@ -167,7 +183,13 @@ def run_store_bench(
         timings["merge_s"].append(time.perf_counter() - started)
         step(1)
     medians = {key: statistics.median(values) for key, values in timings.items()}
-    return StoreBenchResult(
+    missed = tuple(
+        f"target missed: {name} took {medians[key]:.3f} s (target < {TARGETS[key]} s)"
+        for key, name in _task_names(samples, runs, len(ids)).items()
+        if not medians[key] < TARGETS[key]
+    )
+    return StoreBenchFigures(
+        verdict=Verdict(warnings=missed),
         samples=samples,
         runs=runs,
         merge_runs=len(ids),
@@ -178,4 +200,40 @@ def run_store_bench(
         merged_p99_ms=merged[99.0],
         repeat=repeat,
         timings=timings,
+    )
+
+
+def store_bench_run(
+    figures: StoreBenchFigures, started_at: float, label: str, tags: tuple[str, ...]
+) -> Run:
+    """The benchmark as a run: one summary per task, its timings as the latency samples."""
+    summaries = []
+    histograms = []
+    for key, name in figures.task_names().items():
+        timings_us = np.asarray(figures.timings[key]) * 1e6
+        summary, hists = summarise(
+            name, timings_us, None, errors=0, duration_s=float(timings_us.sum() / 1e6)
+        )
+        summaries.append(summary)
+        histograms.extend(hists)
+    return measured_run(
+        kind="store",
+        profile="bench",
+        target="duckdb (temporary file)",
+        label=label,
+        tags=tags,
+        started_at=started_at,
+        measured_s=time.time() - started_at,
+        config={
+            "runs": figures.runs,
+            "samples": figures.samples,
+            "merge_runs": figures.merge_runs,
+            "repeat": figures.repeat,
+        },
+        verdict=figures.verdict,
+        summaries=summaries,
+        histograms=histograms,
+        client_series=[],
+        server=None,
+        host={},
     )

@@ -9,6 +9,7 @@ __all__ = [
     "SCHEDULE_LAG_LIMIT_MS",
     "TrustInputs",
     "error_limit_passed",
+    "error_rate_passed",
     "trust_reasons",
 ]
 
@@ -67,4 +68,9 @@ def trust_reasons(t: TrustInputs) -> list[str]:
 def error_limit_passed(t: TrustInputs) -> bool:
     """The target answered too many requests with errors for the figures to mean much (the
     commands then exit non-zero)."""
-    return t.error_rate > ERROR_RATE_LIMIT
+    return error_rate_passed(t.error_rate)
+
+
+def error_rate_passed(error_rate: float) -> bool:
+    """A share of errors (0..1) past the trust limit."""
+    return error_rate > ERROR_RATE_LIMIT

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from collectors.bench.abuse import SCENARIOS, AbuseConfig, run_abuse
+from collectors.bench.abuse_figures import (
+    AbuseFigures,
+    Closes,
+    Flood,
+    ProbeFigures,
+    ScenarioFailed,
+    ScenarioFigures,
+)
 from collectors.bench.abuse_watch import find_listening_pid, rss_mb
 from collectors.bench.target import check_reachable, check_target
 from common.errors import UsageFailure
@@ -133,62 +139,69 @@ def abuse(
         )
     result = run_abuse(cfg)
     if as_json:
-        echo_json(result)
+        echo_json(result.to_json())
         return
     for line in summary_lines(result):
         click.echo(line)
 
 
-def _probe_text(probe: dict[str, Any]) -> str:
-    if not probe["count"]:
+def _probe_text(probe: ProbeFigures) -> str:
+    if not probe.count:
         return "/health/live: no probes"
-    failed = f", {probe['failed']} failed" if probe["failed"] else ""
+    failed = f", {probe.failed} failed" if probe.failed else ""
     return (
-        f"/health/live p50 {probe['p50_ms']} ms, p99 {probe['p99_ms']} ms, "
-        f"max {probe['max_ms']} ms ({probe['count']} probes{failed})"
+        f"/health/live p50 {probe.p50_ms} ms, p99 {probe.p99_ms} ms, "
+        f"max {probe.max_ms} ms ({probe.count} probes{failed})"
     )
 
 
-def _server_text(name: str, server: dict[str, Any]) -> str:
-    if "error" in server:
-        return f"failed: {server['error']}"
-    if name in ("slowloris", "idle"):
-        after = server["closed_after_s"]
-        statuses = ", ".join(f"{k} x{v}" for k, v in server["statuses"].items()) or "no answer"
+def _server_text(scenario: ScenarioFigures) -> str:
+    server = scenario.server
+    if isinstance(server, ScenarioFailed):
+        return f"failed: {server.error}"
+    if isinstance(server, Closes):
+        low, _, high = server.closed_after_s
+        statuses = ", ".join(f"{k} x{v}" for k, v in server.statuses.items()) or "no answer"
         return (
-            f"{server['closed_by_server']} of {server['opened']} closed by the server "
-            f"(after {after['min']}-{after['max']} s, {statuses}), {server['open_at_end']} open"
+            f"{server.closed_by_server} of {server.opened} closed by the server "
+            f"(after {low}-{high} s, {statuses}), {server.open_at_end} open"
         )
-    if name == "flood":
+    if isinstance(server, Flood):
         return (
-            f"{server['held']} held, {server['refused_by_server']} refused by the server, "
-            f"{server['connect_failed']} failed to connect, of {server['attempted']}"
+            f"{server.held} held, {server.refused_by_server} refused by the server, "
+            f"{server.connect_failed} failed to connect, of {server.attempted}"
         )
-    written_mb = server["bytes_written"] / (1 << 20)
+    written_mb = server.bytes_written / (1 << 20)
     closed = (
-        f"closed after {server['closed_after_s']} s" if server["closed_by_server"] else "not closed"
+        f"closed after {server.closed_after_s} s"
+        if server.closed_after_s is not None
+        else "not closed"
     )
     return (
-        f"status {server['status'] or 'none'}, {closed}, "
-        f"{written_mb:.2f} of {server['bytes_to_send'] / (1 << 20):.2f} MB written"
+        f"status {server.status or 'none'}, {closed}, "
+        f"{written_mb:.2f} of {server.bytes_to_send / (1 << 20):.2f} MB written"
     )
 
 
-def summary_lines(result: dict[str, Any]) -> list[str]:
+def summary_lines(result: AbuseFigures) -> list[str]:
     """The human summary: the baseline, then one line per scenario."""
-    lines = [f"baseline (no attack): {_probe_text(result['baseline']['probe'])}"]
-    for s in result["scenarios"]:
-        rss = s["peak_rss_mb"]
-        rss_text = f"peak RSS {rss} MB" if rss != "unknown" else "peak RSS unknown"
+    lines = [f"baseline (no attack): {_probe_text(result.baseline)}"]
+    for s in result.scenarios:
+        rss = s.peak_rss_mb
+        rss_text = f"peak RSS {rss} MB" if rss is not None else "peak RSS unknown"
         verdict = ""
-        if s["target"] is not None:
-            met = s["target"]["met"]
-            verdict = {True: "; target met", False: "; TARGET MISSED"}.get(
-                met, "; target unmeasured"
+        if s.target is not None:
+            met = s.target.met
+            verdict = (
+                "; target unmeasured"
+                if met is None
+                else "; target met"
+                if met
+                else "; TARGET MISSED"
             )
         lines.append(
-            f"{s['name']} ({s['seconds']} s): {_server_text(s['name'], s['server'])}; "
-            f"{_probe_text(s['probe'])}; {rss_text}{verdict}"
+            f"{s.name} ({s.seconds} s): {_server_text(s)}; "
+            f"{_probe_text(s.probe)}; {rss_text}{verdict}"
         )
-    lines.extend(f"warning: {w}" for w in result["warnings"])
+    lines.extend(f"warning: {w}" for w in result.warnings)
     return lines

@@ -10,11 +10,13 @@ from typing import Any
 import click
 
 from collectors.bench.errors import BenchFailed, BenchUsageError
+from collectors.bench.figures import Outcome
 from collectors.bench.trust import ERROR_RATE_LIMIT
 from collectors.store.store import StoreError
 from common.errors import UsageFailure
+from pincex.options import stored_line
 
-__all__ = ["BenchCommand", "exit_for", "measuring"]
+__all__ = ["BenchCommand", "echo_outcome", "exit_for", "measuring"]
 
 
 class BenchCommand(click.Command):
@@ -40,6 +42,15 @@ def measuring(target: str) -> Iterator[None]:
         yield
     except (BenchFailed, OSError) as exc:
         raise UsageFailure(f"benchmark against {target} failed: {exc}", 1) from None
+
+
+def echo_outcome(figures: Outcome, store_path: str | None) -> None:
+    """After a benchmark's human summary: its warnings, then the run it was kept as and the
+    store it went to."""
+    for w in figures.verdict.warnings:
+        click.echo(f"warning: {w}")
+    if figures.run_id is not None:
+        click.echo(stored_line(figures.run_id, store_path))
 
 
 def exit_for(store_error: str | None, aborted: bool, errors_over_limit: bool) -> None:

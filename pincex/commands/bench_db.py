@@ -11,15 +11,15 @@ import psycopg
 import sqlalchemy.exc
 
 from collectors.bench.db_bench import DbBenchRefused, SeedSizes, run_db_bench
+from collectors.bench.db_figures import DbFigures, QueryFigures, db_figures
 from collectors.bench.db_run import db_run
-from collectors.bench.runs import keep_figures_run
+from collectors.bench.runs import kept
 from common.errors import UsageFailure
 from exchange_ref.storage import normalize_url
-from pincex.commands.bench_command import BenchCommand
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for
 from pincex.options import (
     BenchContext,
     echo_json,
-    fail_if_not_stored,
     json_option,
     keep_options,
     progress_bar,
@@ -70,6 +70,9 @@ def db(
     \b
     pincex bench db --url sqlite:///bench.db
     pincex bench db --url postgresql://postgres@127.0.0.1/pincex --connections 20 --json
+
+    Ctrl-C during the queries stops them, prints and keeps what was measured (marked
+    aborted) and exits 130.
     """
     for option, value, minimum in (
         ("--connections", connections, 1),
@@ -99,6 +102,8 @@ def db(
                 reuse,
                 progress,
             )
+    except KeyboardInterrupt:
+        raise UsageFailure(_NOTHING_MEASURED, 130) from None
     except DbBenchRefused as exc:
         raise UsageFailure(str(exc)) from None
     except (
@@ -109,22 +114,25 @@ def db(
         ValueError,
     ) as exc:
         raise UsageFailure(f"database {url}: {_reason(exc)}") from None
-    doc = result.as_dict()
-    run, reasons = db_run(result, url, bench.label, bench.tags)
-    doc["trusted"] = not reasons
-    doc["trust_reasons"] = reasons
+    figures = db_figures(result)
+    if figures.aborted and not figures.overall.count:
+        raise UsageFailure(_NOTHING_MEASURED, 130)
     if bench.store_path is not None:
-        keep_figures_run(bench.store_path, run, doc)
+        figures = kept(
+            figures, bench.store_path, db_run(result, figures, url, bench.label, bench.tags)
+        )
     if as_json:
-        echo_json(doc)
-        return
-    if reasons:
-        click.echo("NOT TRUSTED: " + "; ".join(reasons))
-    for line in summary_lines(doc):
-        click.echo(line)
-    if "run_id" in doc:
-        click.echo(f"stored as run {doc['run_id']}")
-    fail_if_not_stored(doc)
+        echo_json(figures.to_json())
+    else:
+        if not figures.trusted:
+            click.echo("NOT TRUSTED: " + "; ".join(figures.verdict.trust_reasons))
+        for line in summary_lines(figures):
+            click.echo(line)
+        echo_outcome(figures, bench.store_path)
+    exit_for(figures.store_error, figures.aborted, errors_over_limit=False)
+
+
+_NOTHING_MEASURED = "aborted before any query was measured"
 
 
 def _reason(exc: BaseException) -> str:
@@ -132,39 +140,41 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(inner).split()) or type(inner).__name__
 
 
-def summary_lines(doc: dict[str, Any]) -> list[str]:
+def summary_lines(figures: DbFigures) -> list[str]:
     """A short table per query type, then the specification's result lines."""
-    seed = doc["seed"]
-    overall = doc["overall"]
-    how = f"seeded in {seed['seconds']:.1f} s" if seed["seeded"] else "reused"
+    seed = figures.seed
+    counts = seed.counts
+    overall = figures.overall
+    how = f"seeded in {seed.seconds:.1f} s" if seed.seeded else "reused"
     lines = [
-        f"{doc['backend']}: {doc['connections']} connections x {doc['queries_per_connection']} "
-        f"queries; data {how}: {seed['users']:,} users, {seed['balances']:,} balances, "
-        f"{seed['orders']:,} orders, {seed['trades']:,} trades, symbols "
-        + ", ".join(seed["symbols"]),
+        f"{figures.backend}: {figures.connections} connections x "
+        f"{figures.queries_per_connection} queries; data {how}: {counts['users']:,} users, "
+        f"{counts['balances']:,} balances, {counts['orders']:,} orders, "
+        f"{counts['trades']:,} trades, symbols " + ", ".join(seed.symbols),
         "",
         f"{'query':<24} {'count':>8} {'avg ms':>8} {'p50':>8} {'p95':>8} {'p99':>8} "
         f"{'max':>8} {'rows':>10} {'q/s':>9}",
     ]
-    for name, row in [*doc["queries"].items(), ("overall", overall)]:
+    rows: list[tuple[str, QueryFigures]] = [*figures.queries.items(), ("overall", overall)]
+    for name, row in rows:
         lines.append(
-            f"{name:<24} {row['count']:>8,} {_ms(row['avg_ms'])} {_ms(row['p50_ms'])} "
-            f"{_ms(row['p95_ms'])} {_ms(row['p99_ms'])} {_ms(row['max_ms'])} "
-            f"{row['rows']:>10,} {_num(row['queries_per_second'])}"
+            f"{name:<24} {row.count:>8,} {_ms(row.avg_ms)} {_ms(row.p50_ms)} "
+            f"{_ms(row.p95_ms)} {_ms(row.p99_ms)} {_ms(row.max_ms)} "
+            f"{row.rows:>10,} {_num(row.queries_per_second)}"
         )
-    stopped = " (stopped early at --max-seconds)" if doc["stopped_early"] else ""
+    stopped = " (stopped early at --max-seconds)" if figures.stopped_early else ""
     lines += [
         "",
         "Database Benchmark Results:",
-        f"Total Queries: {overall['count']}",
-        f"Total Rows: {overall['rows']}",
-        f"Average Duration: {_plain(overall['avg_ms'])}ms",
-        f"P95 Duration: {_plain(overall['p95_ms'])}ms",
-        f"P99 Duration: {_plain(overall['p99_ms'])}ms",
-        f"Queries per Second: {_plain(overall['queries_per_second'])} "
-        f"(over the measured {doc['wall_s']:.2f} s{stopped}, not the spec's assumed 300 s)",
+        f"Total Queries: {overall.count}",
+        f"Total Rows: {overall.rows}",
+        f"Average Duration: {_plain(overall.avg_ms)}ms",
+        f"P95 Duration: {_plain(overall.p95_ms)}ms",
+        f"P99 Duration: {_plain(overall.p99_ms)}ms",
+        f"Queries per Second: {_plain(overall.queries_per_second)} "
+        f"(over the measured {figures.wall_s:.2f} s{stopped}, not the spec's assumed 300 s)",
     ]
-    lines += [f"{name} Average: {_plain(row['avg_ms'])}ms" for name, row in doc["queries"].items()]
+    lines += [f"{name} Average: {_plain(row.avg_ms)}ms" for name, row in figures.queries.items()]
     lines.append("(per named query type; the spec groups by the first SQL word, all 'SELECT')")
     return lines
 

@@ -100,11 +100,10 @@ def engine(
     if not ops:
         raise UsageFailure(f"{replay}: the flow has no operations")
     report = replay_report(ops, symbol, repeat)
-    doc = report.as_dict(spec)
     if as_json:
-        click.echo(orjson.dumps(doc).decode())
+        click.echo(orjson.dumps(report.to_json()).decode())
     else:
-        for line in summary_lines(doc, str(replay)):
+        for line in summary_lines(report, str(replay)):
             click.echo(line)
     if not report.baseline_agrees:
         raise UsageFailure(

@@ -10,26 +10,24 @@ from typing import Any
 import click
 
 from collectors.bench.generators import (
-    LOCUST_CLASSES,
-    OURS,
     GeneratorsConfig,
     build_comparison_run,
     comparison,
     phases,
     run_generators,
 )
+from collectors.bench.generators_figures import LOCUST_CLASSES, OURS, GeneratorsFigures
 from collectors.bench.nginx_server import find_nginx, nginx_server
-from collectors.bench.runs import keep_figures_run
+from collectors.bench.runs import kept
 from collectors.bench.target import check_target
 from collectors.settings import get_settings
 from common.errors import UsageFailure
-from pincex.commands.bench_command import BenchCommand
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for
 from pincex.options import (
     BenchContext,
     allow_remote_option,
     connections_option,
     echo_json,
-    fail_if_not_stored,
     json_option,
     keep_options,
     progress_bar,
@@ -83,23 +81,26 @@ def _server(
         yield {"kind": "nginx", "url": server.url, "cpu": cpu, "version": server.version}
 
 
-def table_lines(doc: dict[str, Any]) -> list[str]:
+def table_lines(figures: GeneratorsFigures) -> list[str]:
     """The comparison as an aligned table, one row per generator, then the ratios."""
     head = ("generator", "model", "requests", "req/s", "CPU %", "p50 ms", "p99 ms", "max ms")
     rows = [head]
-    for g in doc["generators"]:
-        lat = g["latency_ms"]
-        model = f"open {g['rate']:g}/s" if g["model"] == "open" else f"closed {g['users']} users"
+    ours = figures.ours
+    for g in figures.generators:
+        lat = g.latency
+        model = (
+            f"open {ours.rate:g}/s" if g is ours else f"closed {figures.config.locust_users} users"
+        )
         rows.append(
             (
-                g["name"],
+                g.name,
                 model,
-                f"{g['requests']:,}",
-                f"{g['rps']:,.0f}",
-                f"{g['cpu_pct']:.0f}",
-                f"{lat['p50']:.2f}",
-                f"{lat['p99']:.2f}",
-                f"{lat['max']:.2f}",
+                f"{g.requests:,}",
+                f"{g.rps:,.0f}",
+                f"{g.cpu_pct:.0f}",
+                f"{lat.p50:.2f}",
+                f"{lat.p99:.2f}",
+                f"{lat.max:.2f}",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -110,15 +111,12 @@ def table_lines(doc: dict[str, Any]) -> list[str]:
         )
         for r in rows
     ]
-    ours = doc["generators"][0]
-    if not ours["trusted"]:
-        lines.append(f"{OURS} NOT TRUSTED: " + "; ".join(ours["trust_reasons"]))
-    for key, (name, _) in LOCUST_CLASSES.items():
-        ratio = doc.get(f"ratio_vs_locust_{key}")
-        if f"ratio_vs_locust_{key}" in doc:
-            shown = f"{ratio:.2f}x" if ratio is not None else "n/a (Locust sent nothing)"
-            lines.append(f"ratio {OURS} / {name}: {shown}")
-    lines.extend(f"note: {n}" for n in doc["notes"])
+    if not ours.verdict.trusted:
+        lines.append(f"{OURS} NOT TRUSTED: " + "; ".join(ours.verdict.trust_reasons))
+    for key, ratio in figures.ratios.items():
+        shown = f"{ratio:.2f}x" if ratio is not None else "n/a (Locust sent nothing)"
+        lines.append(f"ratio {OURS} / {LOCUST_CLASSES[key][0]}: {shown}")
+    lines.extend(f"note: {n}" for n in figures.notes)
     return lines
 
 
@@ -184,6 +182,10 @@ def generators(
     \b
     pincex bench generators --duration 20 --json
     pincex bench generators --target http://127.0.0.1:8390 --locust-classes fast
+
+    Ctrl-C stops the running generator, prints and keeps what was measured (marked aborted)
+    and exits 130; our generator's errors past the trust limit (over 1%) exit 1 after the
+    figures.
     """
     classes = _classes(locust_classes)
     server_cpu, generator_cpu = _cpus(server_cpu, generator_cpu, target is None)
@@ -205,17 +207,19 @@ def generators(
         )
         for line in phases(cfg):
             emit(line)
-        with progress_bar(not as_json, "seconds run") as progress:
-            measured = run_generators(cfg, progress)
-    doc = comparison(server, cfg, measured)
+        try:
+            with progress_bar(not as_json, "seconds run") as progress:
+                compared = run_generators(cfg, progress)
+        except KeyboardInterrupt:
+            raise UsageFailure("aborted before anything was measured", 130) from None
+    figures = comparison(server, cfg, compared)
     if bench.store_path is not None:
-        run = build_comparison_run(cfg, doc, measured, bench.label, bench.tags)
-        keep_figures_run(bench.store_path, run, doc)
+        run = build_comparison_run(cfg, figures, compared, bench.label, bench.tags)
+        figures = kept(figures, bench.store_path, run)
     if as_json:
-        echo_json(doc)
-        return
-    for line in table_lines(doc):
-        click.echo(line)
-    if "run_id" in doc:
-        click.echo(f"stored as run {doc['run_id']}")
-    fail_if_not_stored(doc)
+        echo_json(figures.to_json())
+    else:
+        for line in table_lines(figures):
+            click.echo(line)
+        echo_outcome(figures, bench.store_path)
+    exit_for(figures.store_error, figures.aborted, figures.ours.errors_over_limit)

@@ -9,7 +9,7 @@ from collectors.bench.orders_figures import OrdersFigures
 from collectors.bench.spec_output import spec_footer, spec_header
 from collectors.bench.target import base_url, check_reachable
 from common.errors import UsageFailure
-from pincex.commands.bench_command import BenchCommand, exit_for, measuring
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for, measuring
 from pincex.options import (
     BenchContext,
     admin_key_option,
@@ -20,7 +20,6 @@ from pincex.options import (
     progress_bar,
     rate_option,
     run_options,
-    stored_line,
     symbol_option,
     target_option,
 )
@@ -124,10 +123,7 @@ def orders(
     else:
         for line in summary_lines(figures):
             click.echo(line)
-        for w in figures.verdict.warnings:
-            click.echo(f"warning: {w}")
-        if figures.run_id is not None:
-            click.echo(stored_line(figures.run_id, bench.store_path))
+        echo_outcome(figures, bench.store_path)
     exit_for(figures.store_error, figures.aborted, figures.errors_over_limit)
 
 

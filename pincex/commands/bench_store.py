@@ -5,21 +5,15 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import click
-import numpy as np
 
-from collectors.bench.figures import Verdict
-from collectors.bench.runs import keep_figures_run, measured_run
-from collectors.bench.store_bench import StoreBenchResult, run_store_bench
-from collectors.store.model import Run
-from collectors.store.summarise import summarise
-from pincex.commands.bench_command import BenchCommand
+from collectors.bench.runs import kept
+from collectors.bench.store_bench import TARGETS, run_store_bench, store_bench_run
+from pincex.commands.bench_command import BenchCommand, echo_outcome, exit_for
 from pincex.options import (
     BenchContext,
     echo_json,
-    fail_if_not_stored,
     json_option,
     keep_options,
     progress_bar,
@@ -70,57 +64,18 @@ def store(
             repeat=repeat,
             progress=progress,
         )
-    data = result.as_dict()
     if bench.store_path is not None:
-        run = _run(result, data, wall, bench.label, bench.tags)
-        keep_figures_run(bench.store_path, run, data)
+        run = store_bench_run(result, wall, bench.label, bench.tags)
+        result = kept(result, bench.store_path, run)
     if as_json:
-        echo_json(data)
-        return
-    met = data["met"]
-    for key, name in result.task_names().items():
-        target = data["targets"][key]
-        click.echo(
-            f"{name}: {data[key] * 1000:.1f} ms median of {repeat} "
-            f"(target < {target * 1000:.0f} ms, {'met' if met[key] else 'MISSED'})"
-        )
-    click.echo(f"merged p99 = {result.merged_p99_ms:.3f} ms")
-    if "run_id" in data:
-        click.echo(f"stored as run {data['run_id']}")
-    fail_if_not_stored(data)
-
-
-def _run(
-    result: StoreBenchResult, data: dict[str, Any], wall: float, label: str, tags: tuple[str, ...]
-) -> Run:
-    """The benchmark as a run: one summary per task, its timings as the latency samples."""
-    summaries = []
-    histograms = []
-    for key, name in result.task_names().items():
-        timings_us = np.asarray(result.timings[key]) * 1e6
-        summary, hists = summarise(
-            name, timings_us, None, errors=0, duration_s=float(timings_us.sum() / 1e6)
-        )
-        summaries.append(summary)
-        histograms.extend(hists)
-    missed = [
-        f"target missed: {name} took {data[key]:.3f} s (target < {data['targets'][key]} s)"
-        for key, name in result.task_names().items()
-        if not data["met"][key]
-    ]
-    return measured_run(
-        kind="store",
-        profile="bench",
-        target="duckdb (temporary file)",
-        label=label,
-        tags=tags,
-        started_at=wall,
-        measured_s=time.time() - wall,
-        config={k: data[k] for k in ("runs", "samples", "merge_runs", "repeat")},
-        verdict=Verdict(warnings=tuple(missed)),
-        summaries=summaries,
-        histograms=histograms,
-        client_series=[],
-        server=None,
-        host={},
-    )
+        echo_json(result.to_json())
+    else:
+        met = result.met
+        for key, name in result.task_names().items():
+            click.echo(
+                f"{name}: {result.medians[key] * 1000:.1f} ms median of {repeat} "
+                f"(target < {TARGETS[key] * 1000:.0f} ms, {'met' if met[key] else 'MISSED'})"
+            )
+        click.echo(f"merged p99 = {result.merged_p99_ms:.3f} ms")
+        echo_outcome(result, bench.store_path)
+    exit_for(result.store_error, aborted=False, errors_over_limit=False)

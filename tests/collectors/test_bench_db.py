@@ -53,6 +53,11 @@ def test_sqlite_json_report(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["backend"] == "sqlite"
     _check_report(doc, 4, 60)
+    assert [key for key in doc if key != "run_id"] == [
+        "backend", "connections", "queries_per_connection", "planned_queries", "seed", "wall_s",
+        "client_cpu_pct", "stopped_early", "overall", "queries", "notes", "trusted",
+        "trust_reasons",
+    ]  # fmt: skip
 
 
 def test_sqlite_text_report_has_the_spec_lines(tmp_path: Path) -> None:
@@ -137,7 +142,7 @@ def test_postgres_json_report(pg_url: str) -> None:
 
 def test_each_query_types_p99_needs_its_own_samples() -> None:
     from collectors.bench.db_bench import DbBenchResult, QuerySamples, SeedInfo
-    from collectors.bench.db_run import db_trust_reasons
+    from collectors.bench.db_figures import db_trust_reasons
 
     info = SeedInfo([], ["BTCUSD"], 0, {}, {}, seeded=True)
 

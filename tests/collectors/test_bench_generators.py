@@ -94,11 +94,15 @@ def test_locust_figures_from_its_final_statistics():
         "start_time": 100.0,
         "last_request_timestamp": 102.0,
     }
-    figures, summary, hists = locust_figures("locust X", [entry])
-    assert (figures["requests"], figures["failures"], figures["rps"]) == (10, 1, 5.0)
-    lat = figures["latency_ms"]
-    assert lat["mean"] == 2.5 and lat["max"] == 7.4
-    assert lat["p50"] == pytest.approx(1, rel=0.01) and lat["p90"] == pytest.approx(2, abs=0.001)
+    figures, summary, hists = locust_figures("locust X", 3, [entry], 40.0, 45.0)
+    assert (figures.requests, figures.failures, figures.rps) == (10, 1, 5.0)
+    lat = figures.latency
+    assert lat.mean == 2.5 and lat.max == 7.4
+    assert lat.p50 == pytest.approx(1, rel=0.01) and lat.p90 == pytest.approx(2, abs=0.001)
+    assert list(figures.to_json()) == [
+        "name", "model", "users", "requests", "failures", "rps", "latency_ms", "cpu_pct",
+        "process_cpu_pct", "note",
+    ]  # fmt: skip
     assert (summary.count, summary.errors, summary.service) == (10, 1, summary.latency)
     assert {h.view for h in hists} == {"latency", "service"}
 
