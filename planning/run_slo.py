@@ -107,6 +107,16 @@ class JudgedRun:
         """Why the run has no figure for this metric."""
         return self.figures.why_not.get(metric, f"{_a(self.facts.kind)} run does not measure it")
 
+    def note(self, verdict: Verdict) -> str:
+        """What a reader needs beside a verdict: why it was not measured, that it is a goal
+        without a number, or how its figure was measured."""
+        metric = verdict.slo.metric or ""
+        if verdict.status == "not_measured":
+            return self.why_not(metric)
+        if verdict.status == "informational":
+            return "a goal without a number: reported, never judged"
+        return self.figures.how.get(metric) or ""
+
 
 def _a(kind: str) -> str:
     """The kind with its article: "an orders", "a db"."""

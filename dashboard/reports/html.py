@@ -154,14 +154,8 @@ def _summary(report: RunReport) -> str:
 
 
 def _verdict_row(report: RunReport, v: Verdict) -> tuple[str, ...]:
-    judged, s = report.judged, v.slo
+    s, note = v.slo, report.judged.note(v)
     metric = s.metric or ""
-    if v.status == "not_measured":
-        note = judged.why_not(metric)
-    elif v.status == "informational":
-        note = "a goal without a number: reported, never judged"
-    else:
-        note = judged.figures.how.get(metric) or ""
     what = f"{s.component} · {s.description}" if s.component else s.description
     trust = "" if report.run.trusted else "<br><small class='missed'>not trusted</small>"
     return (

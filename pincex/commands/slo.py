@@ -236,14 +236,7 @@ def run_verdict_lines(judged: JudgedRun, strict: bool = False) -> list[str]:
     trust = () if f.trusted else ("trust",)
     rows: list[tuple[str, ...]] = [(*header, *trust, "how / why not")]
     for v in verdicts.verdicts:
-        metric = v.slo.metric or ""
-        if v.status == "not_measured":
-            note = judged.why_not(metric)
-        elif v.status == "informational":
-            note = "a goal without a number: reported, never judged"
-        else:
-            note = judged.figures.how.get(metric) or ""
-        rows.append((*_row(v), *(("NOT TRUSTED",) if trust else ()), note))
+        rows.append((*_row(v), *(("NOT TRUSTED",) if trust else ()), judged.note(v)))
     counts = verdicts.counts()
     summary = (
         f"{counts['met']} met, {counts['missed']} missed, {counts['not_measured']} not measured,"
