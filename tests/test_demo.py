@@ -46,8 +46,9 @@ def test_demo_measures_stores_and_serves_the_dashboard_until_interrupted(tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=tmp_path,  # the database benchmark's file goes to data/ here
-        env=dict(os.environ),
+        cwd=tmp_path,
+        # the database benchmark's file goes to the data directory, whatever the folder
+        env={**os.environ, "PINCEX_DATA_DIR": str(tmp_path / "data")},
     )  # fmt: skip
     try:
         lines = _lines_until_ready(proc, 300)

@@ -23,7 +23,7 @@ import orjson
 
 from collectors.settings import get_settings
 from common.errors import UsageFailure, one_line
-from common.paths import STORE_DEFAULT_HELP
+from common.paths import STORE_DEFAULT_HELP, data_dir
 from common.ports import free_port
 from common.redact import mask_url
 from pincex.commands.dashboard import DashboardServer, start_dashboard, wait_for_signal
@@ -32,7 +32,8 @@ __all__ = ["RAMP_RATES", "demo"]
 
 RAMP_RATES = (500, 1000, 1500, 2000, 2500)  # orders/s of the ramp's steps
 MD_CONNECTIONS = 50
-DB_URL = "sqlite:///data/demo-bench-db.sqlite"
+# The demo's databases live in the data directory (beside the run store), from any folder.
+DB_URL = f"sqlite:///{data_dir() / 'demo-bench-db.sqlite'}"
 DB_CONNECTIONS = 8
 DB_QUERIES_PER_CONNECTION = 700  # 5,600 queries: over 1,000 of each of the five types
 DEFAULT_STEP_S = 8
@@ -174,8 +175,8 @@ def _run_step(step: Step, index: int, total: int, env: dict[str, str]) -> None:
 @click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="the exchange's port (0: a free one)")  # fmt: skip
-@click.option("--db", "database_url", default="sqlite:///data/demo-exchange.db", show_default=True,
-              help="the exchange's database")  # fmt: skip
+@click.option("--db", "database_url", default=f"sqlite:///{data_dir() / 'demo-exchange.db'}",
+              show_default=True, help="the exchange's database")  # fmt: skip
 @click.option(
     "--load-seconds",
     type=click.IntRange(0, 600),
