@@ -14,20 +14,20 @@ MAX_BATCH = 1000  # orders per POST the exchange accepts; bigger batches are spl
 
 
 def order_batches(
-    n_batches: int, batch_size: int, symbol: str, seed: int
+    n_batches: int, batch_size: int, symbol: str, seed: int, mid: float = 50_000.0
 ) -> list[list[dict[str, Any]]]:
     """Reproducible batches of the specification's order objects around a moving mid.
 
     Half the orders are passive GTC limits $0.05-$2 from the mid; the other half are IOC limits
     priced $0.50-$2 through it, carrying slightly more quantity, so the book is consumed about as
-    fast as it fills (measured with this generator: about 1,700 resting orders after 2,000,000
+    fast as it fills (the mid wanders around `mid`; measured with this generator: about 1,700 resting orders after 2,000,000
     orders, growing slowly) and orders both rest and cross.
     """
     rng = random.Random(seed)
-    mid = 50_000.0
+    centre = mid
     batches = []
     for _ in range(n_batches):
-        mid += rng.gauss(0, 0.5) - (mid - 50_000.0) * 0.05
+        mid += rng.gauss(0, 0.5) - (mid - centre) * 0.05
         batch = []
         for _ in range(max(batch_size, 1)):
             side = "BUY" if rng.random() < 0.5 else "SELL"

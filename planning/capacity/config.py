@@ -3,7 +3,7 @@
     config = load_config()                  # PINCEX_CONFIG_DIR/capacity.yaml, else the checkout's
     config.scenarios["aggressive"].volume_growth   # 10.0
 
-Read through `planning.yaml_config`: a key given twice, a key no one reads, a missing key, a
+Read through `common.yaml_config`: a key given twice, a key no one reads, a missing key, a
 wrong type or a bad value is one `ConfigError` naming the file, the entry and its line.
 """
 
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from common.paths import config_file
 from planning.capacity.values import ConfigError, Number, bandwidth_mbps, database_spec, multiplier
-from planning.yaml_config import Document, Key, load_yaml, misspelt
+from common.yaml_config import Document, Key, load_yaml, misspelt
 
 __all__ = [
     "CapacityConfig",

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from planning.yaml_config import ConfigError as _YamlConfigError
+from common.yaml_config import ConfigError as _YamlConfigError
 
 __all__ = [
     "ConfigError",

@@ -16,7 +16,7 @@ from typing import NoReturn, cast, get_args
 
 from common.paths import config_file
 from planning.slo.model import Comparator, ConfigError, Metric, Section, Slo, SloConfig
-from planning.yaml_config import Document, Key, describe, load_yaml, where
+from common.yaml_config import Document, Key, describe, load_yaml, where
 
 __all__ = ["DEFAULT_CONFIG", "default_config_path", "load_config", "parse_config"]
 

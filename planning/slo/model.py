@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from planning.yaml_config import ConfigError as _YamlConfigError
+from common.yaml_config import ConfigError as _YamlConfigError
 
 __all__ = [
     "Comparator",

@@ -11,7 +11,7 @@ from pincex.commands.plan import plan
 from pincex.commands.slo import slo
 from planning import capacity
 from planning import slo as slo_config
-from planning.yaml_config import ConfigError, load_yaml
+from common.yaml_config import ConfigError, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"slo": ROOT / "config" / "slo.yaml", "capacity": ROOT / "config" / "capacity.yaml"}
