@@ -14,6 +14,7 @@ class ParseError(ValueError):
 
 _LENGTH = b"\r\ncontent-length:"
 _ENCODING = b"\r\ntransfer-encoding:"
+_RETRY_AFTER = b"\r\nretry-after:"
 
 
 def _field(fields: bytes, name: bytes) -> bytes | None:
@@ -26,8 +27,9 @@ def _field(fields: bytes, name: bytes) -> bytes | None:
     return fields[at:stop] if stop >= 0 else fields[at:]
 
 
-def parse_head(head: bytes) -> tuple[int, int, bool]:
-    """(status, content length or -1, chunked) of a response head without its final CRLFCRLF.
+def parse_head(head: bytes) -> tuple[int, int, bool, bool]:
+    """(status, content length or -1, chunked, has Retry-After) of a response head without its
+    final CRLFCRLF.
     The status line is `HTTP/1.x NNN reason`; header names are matched whatever their case."""
     code = head[9:12]
     if not (
@@ -47,21 +49,23 @@ def parse_head(head: bytes) -> tuple[int, int, bool]:
             raise ParseError(f"malformed Content-Length {value[:40]!r}")
         length = int(value)
     chunked = _ENCODING in fields and b"chunked" in (_field(fields, _ENCODING) or b"")
-    return int(code), length, chunked
+    return int(code), length, chunked, _RETRY_AFTER in fields
 
 
 _HEAD, _BODY, _SIZE, _CHUNK, _TRAILER = range(5)
 # heads parsed lately: a server repeats its heads byte for byte (the Date changes each second)
-_HEADS: dict[bytes, tuple[int, int, bool]] = {}
+_HEADS: dict[bytes, tuple[int, int, bool, bool]] = {}
 
 
 class ResponseParser:
     """An incremental HTTP/1.1 response parser: `feed` it the bytes as they come, it returns
-    the responses they complete as (status, body). A body is delimited by Content-Length or
+    the responses they complete as (status, body); `retry_after` holds, per response of the
+    last `feed`, whether it carried a Retry-After header (only for 429 and 503 answers, the
+    rest are False). A body is delimited by Content-Length or
     chunked encoding; without either it is empty. Bytes past a response are kept for the
     next one. Raises ParseError on what is not HTTP."""
 
-    __slots__ = ("_buf", "_need", "_parts", "_state", "_status")
+    __slots__ = ("_buf", "_need", "_parts", "_retry", "_state", "_status", "retry_after")
 
     def __init__(self) -> None:
         self._buf = b""
@@ -69,12 +73,15 @@ class ResponseParser:
         self._need = 0
         self._status = 0
         self._parts: list[bytes] = []
+        self._retry = False
+        self.retry_after: list[bool] = []
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         buf = self._buf + data if self._buf else data
         size = len(buf)
         pos = 0
         out: list[tuple[int, bytes]] = []
+        flags: list[bool] = []
         state, need = self._state, self._need
         while True:
             if state == _HEAD:
@@ -89,7 +96,8 @@ class ResponseParser:
                     if len(_HEADS) >= 256:
                         _HEADS.clear()
                     parsed = _HEADS[head] = parse_head(head)
-                status, length, chunked = parsed
+                status, length, chunked, retry = parsed
+                self._retry = retry and status in (429, 503)
                 pos = stop + 4
                 if chunked:
                     self._status, self._parts, state = status, [], _SIZE
@@ -97,10 +105,12 @@ class ResponseParser:
                     self._status, need, state = status, length, _BODY
                 else:
                     out.append((status, b""))
+                    flags.append(self._retry)
             elif state == _BODY:
                 if size - pos < need:
                     break
                 out.append((self._status, buf[pos : pos + need]))
+                flags.append(self._retry)
                 pos += need
                 state = _HEAD
             elif state == _SIZE:
@@ -128,9 +138,11 @@ class ResponseParser:
                     break
                 if stop == pos:
                     out.append((self._status, b"".join(self._parts)))
+                    flags.append(self._retry)
                     self._parts = []
                     state = _HEAD
                 pos = stop + 2
         self._state, self._need = state, need
         self._buf = buf[pos:] if pos < size else b""
+        self.retry_after = flags
         return out

@@ -22,11 +22,14 @@ import signal
 import threading
 import time
 from array import array
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
+
+import numpy as np
 
 from collectors.bench.http_response import ParseError, ResponseParser
 
@@ -58,6 +61,7 @@ class Sample:
     done: float
     status: int  # 0 when the connection failed
     body: bytes
+    retry_after: bool = False  # a 429/503 refusal that carried Retry-After
 
 
 @dataclass(slots=True)
@@ -118,8 +122,9 @@ class _Connection(asyncio.Protocol):
         except ParseError as exc:
             self.load.failed(self, exc)
             return
-        for status, body in answers:
-            self.load.answered(self, status, body)
+        answered = self.load.answered
+        for (status, body), retry in zip(answers, self.parser.retry_after, strict=True):
+            answered(self, status, body, retry)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -137,11 +142,16 @@ class _Load:
         payloads: list[bytes],
         interval: float,
         count: int,
-        keep_bodies: bool,
+        keep_bodies: bool | Callable[[int, bytes], bytes],
+        dues: Sequence[float] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.payloads, self.npay = payloads, len(payloads)
-        self.interval, self.count, self.keep_bodies = interval, count, keep_bodies
+        self.interval, self.count = interval, count
+        self.keep_bodies = keep_bodies is True
+        self.digest = keep_bodies if callable(keep_bodies) else None
+        # the due times (seconds from the start), or None: request i is due at i * interval
+        self.dues = dues
         self.loop = asyncio.get_running_loop()
         self.idle: deque[_Connection] = deque()
         self.backlog: deque[int] = deque()  # released requests waiting for a connection
@@ -155,6 +165,8 @@ class _Load:
         self.start = self.deadline = 0.0
         self.timer: asyncio.Handle | None = None
         self.spin = interval >= SPIN_MIN_INTERVAL
+        if dues is not None and len(dues) > 1:  # spin when the schedule never goes past 500/s
+            self.spin = float(np.diff(np.asarray(dues[:count])).min()) >= SPIN_MIN_INTERVAL
         self.connecting: set[asyncio.Task[None]] = set()
         self.connections: list[_Connection] = []  # every one opened or to open
         self.finished: asyncio.Future[None] = self.loop.create_future()
@@ -179,21 +191,24 @@ class _Load:
         if now > self.deadline:
             self.expire()
             return
-        start, interval = self.start, self.interval
-        last = min(self.count, int((now - start) / interval) + 1)
+        start, interval, dues = self.start, self.interval, self.dues
+        if dues is None:
+            last = min(self.count, int((now - start) / interval) + 1)
+        else:
+            last = min(self.count, bisect_right(dues, now - start, i))
         if last > i:
             idle, backlog, lags = self.idle, self.backlog, self.lags
             clock = time.perf_counter
             for k in range(i, last):
                 t = clock()
-                lags.append(t - start - k * interval)
+                lags.append(t - start - (k * interval if dues is None else dues[k]))
                 if idle:
                     self.send(idle.popleft(), k, t)
                 else:
                     backlog.append(k)
             self.released = last
         if last < self.count and self.timer is None:
-            wait = start + last * interval - now
+            wait = start + (last * interval if dues is None else dues[last]) - now
             if not self.spin:
                 self.timer = self.loop.call_later(max(wait, TICK), self.tick)
             elif wait > SPIN_AHEAD:
@@ -224,22 +239,22 @@ class _Load:
         if conn.index == i and conn.transport is not None:
             conn.transport.write(self.payloads[i % self.npay])
 
-    def answered(self, conn: _Connection, status: int, body: bytes) -> None:
+    def due(self, i: int) -> float:
+        return i * self.interval if self.dues is None else self.dues[i]
+
+    def answered(self, conn: _Connection, status: int, body: bytes, retry: bool = False) -> None:
         done = time.perf_counter()
         i = conn.index
         if i < 0:  # an answer nobody asked for
             self.failed(conn, ParseError(f"an unrequested HTTP {status} answer"))
             return
         start = self.start
+        if self.digest is not None:
+            body = self.digest(i, body)
+        elif not self.keep_bodies:
+            body = b""
         self.samples.append(
-            Sample(
-                i,
-                i * self.interval,
-                conn.sent - start,
-                done - start,
-                status,
-                body if self.keep_bodies else b"",
-            )
+            Sample(i, self.due(i), conn.sent - start, done - start, status, body, retry)
         )
         conn.index = -1
         self.busy -= 1
@@ -254,9 +269,7 @@ class _Load:
         if i >= 0:
             self.errors.append(f"{type(exc).__name__}: {exc}")
             start = self.start
-            self.samples.append(
-                Sample(i, i * self.interval, conn.sent - start, done - start, 0, b"")
-            )
+            self.samples.append(Sample(i, self.due(i), conn.sent - start, done - start, 0, b""))
             conn.index = -1
             self.busy -= 1
         elif conn in self.idle:  # garbage between requests: replaced all the same
@@ -322,11 +335,16 @@ async def run_open_model(
     count: int,
     connections: int,
     max_seconds: float,
-    keep_bodies: bool = True,
+    keep_bodies: bool | Callable[[int, bytes], bytes] = True,
     pool: int = 4096,
     progress: Callable[[int, int], None] | None = None,
+    dues: Sequence[float] | None = None,
 ) -> LoadResult:
     """Send `count` requests at `rate` per second over `connections` keep-alive connections.
+
+    With `dues` (ascending seconds from the start, at least `count` of them) request i is due
+    at `dues[i]` instead, and `rate` only names the peak. `keep_bodies` may be a function of
+    (request index, body) giving what to keep of each answer's body.
 
     Stops by itself: at `count` requests or `max_seconds` after the start, whichever is first;
     requests still queued then are counted as not sent, and answers are awaited at most
@@ -345,7 +363,7 @@ async def run_open_model(
         payloads = [_encode(requests(i), hostport) for i in range(min(count, pool))]
     else:
         payloads = [_encode(r, hostport) for r in requests[: min(count, pool)]]
-    load = _Load(host, port, payloads, 1.0 / rate, count, keep_bodies)
+    load = _Load(host, port, payloads, 1.0 / rate, count, keep_bodies, dues)
     # Connections are opened before the clock starts, so the first requests do not pay for it;
     # one that fails to open is tried again when it is given a request.
     for _ in range(connections):
@@ -386,6 +404,8 @@ async def run_open_model(
         progress(len(samples), count)
     last_done = max((s.done for s in samples), default=0.0)
     elapsed = max((s.sent for s in samples), default=0.0) + load.interval
+    if dues is not None and count:
+        elapsed = max(elapsed, dues[count - 1] + load.interval)
     samples.sort(key=lambda s: s.index)
     lag_p99, lag_max = _p99_and_max(load.lags)
     return LoadResult(

@@ -271,7 +271,9 @@ class _Parser:
         seen: set[str] = set()
         for i, item in enumerate(value):
             path: tuple[Key, ...] = ("scenarios", i)
-            entry = doc.mapping(item, path, required=("name", "weight", "endpoints"), optional=("rps",))
+            entry = doc.mapping(
+                item, path, required=("name", "weight", "endpoints"), optional=("rps",)
+            )
             name = entry["name"]
             if not isinstance(name, str) or not name:
                 doc.fail((*path, "name"), f"expected a name, got {name!r}")
@@ -316,7 +318,9 @@ class _Parser:
             raw = doc.mapping(item, path)
             pattern = raw.get("pattern")
             if pattern not in _PATTERNS:
-                doc.fail((*path, "pattern"), f"expected one of {', '.join(_PATTERNS)}, got {pattern!r}")
+                doc.fail(
+                    (*path, "pattern"), f"expected one of {', '.join(_PATTERNS)}, got {pattern!r}"
+                )
             required, optional = _PROFILE_KEYS[str(pattern)]
             entry = doc.mapping(raw, path, required=required, optional=optional)
             rate = self.number(entry["rate"], (*path, "rate"), positive=True)
@@ -335,23 +339,41 @@ class _Parser:
                     )
                 profile = replace(profile, ramp_up=up, ramp_down=down)
             elif pattern == "steps":
-                steps = int(self.number(entry["steps"], (*path, "steps"), positive=True, integer=True))
+                steps = int(
+                    self.number(entry["steps"], (*path, "steps"), positive=True, integer=True)
+                )
                 capacity = entry.get("capacity_profile", "baseline")
                 if not isinstance(capacity, str):
-                    doc.fail((*path, "capacity_profile"), f"expected a profile name, got {capacity!r}")
+                    doc.fail(
+                        (*path, "capacity_profile"), f"expected a profile name, got {capacity!r}"
+                    )
                 stop = int(
-                    self.number(entry.get("stop_after_missed", 0), (*path, "stop_after_missed"), integer=True)
+                    self.number(
+                        entry.get("stop_after_missed", 0),
+                        (*path, "stop_after_missed"),
+                        integer=True,
+                    )
                 )
-                profile = replace(profile, steps=steps, capacity_profile=capacity, stop_after_missed=stop)
+                profile = replace(
+                    profile, steps=steps, capacity_profile=capacity, stop_after_missed=stop
+                )
             else:
                 spike_rate = self.number(entry["spike_rate"], (*path, "spike_rate"), positive=True)
-                spike_s = self.duration(entry["spike_duration"], (*path, "spike_duration"), positive=True)
+                spike_s = self.duration(
+                    entry["spike_duration"], (*path, "spike_duration"), positive=True
+                )
                 every = self.duration(entry["spike_every"], (*path, "spike_every"), positive=True)
                 first = self.duration(entry.get("spike_first_at", 0), (*path, "spike_first_at"))
                 if spike_s >= every:
-                    doc.fail((*path, "spike_duration"), f"a {spike_s:g} s spike every {every:g} s never ends")
+                    doc.fail(
+                        (*path, "spike_duration"),
+                        f"a {spike_s:g} s spike every {every:g} s never ends",
+                    )
                 if first + spike_s > duration:
-                    doc.fail((*path, "spike_first_at"), f"the first spike would end after the run ({duration:g} s)")
+                    doc.fail(
+                        (*path, "spike_first_at"),
+                        f"the first spike would end after the run ({duration:g} s)",
+                    )
                 profile = replace(
                     profile,
                     spike_rate=spike_rate,
@@ -365,7 +387,7 @@ class _Parser:
     def definitions(self, value: object) -> Definitions:
         doc = self.doc
         defaults = Definitions()
-        names = [f for f in Definitions.__slots__]  # type: ignore[attr-defined]
+        names = [f for f in Definitions.__slots__]
         entry = doc.mapping(value, ("definitions",), optional=names)
         values: dict[str, object] = {}
         for key, raw in entry.items():

@@ -52,9 +52,7 @@ class RequestMaker:
         keys = plan.keys
         make = order_batches if keys else spec_order_batches
         kwargs = {"mid": plan.mid_price} if keys else {}
-        self.orders = [
-            orjson.dumps(b[0]) for b in make(POOL, 1, plan.symbol, plan.seed, **kwargs)
-        ]
+        self.orders = [orjson.dumps(b[0]) for b in make(POOL, 1, plan.symbol, plan.seed, **kwargs)]
         self.kinds = [r.endpoint.path.split("?")[0] for r in plan.routes]
 
     def build(self, i: int) -> Request:

@@ -123,8 +123,14 @@ def schedule_for(profile: Profile) -> Schedule:
         length = p.duration / p.steps
         return Schedule(
             tuple(
-                Stage("step", k * length, (k + 1) * length, p.rate * (k + 1) / p.steps,
-                      p.rate * (k + 1) / p.steps, k + 1)
+                Stage(
+                    "step",
+                    k * length,
+                    (k + 1) * length,
+                    p.rate * (k + 1) / p.steps,
+                    p.rate * (k + 1) / p.steps,
+                    k + 1,
+                )
                 for k in range(p.steps)
             )
         )
@@ -136,7 +142,9 @@ def schedule_for(profile: Profile) -> Schedule:
         if start > t:
             stages.append(Stage("base", t, start, p.rate, p.rate, n))
         n += 1
-        stages.append(Stage("spike", start, start + p.spike_duration, p.spike_rate, p.spike_rate, n))
+        stages.append(
+            Stage("spike", start, start + p.spike_duration, p.spike_rate, p.spike_rate, n)
+        )
         t = start + p.spike_duration
         start += p.spike_every
     if t < p.duration:

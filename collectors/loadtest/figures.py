@@ -1,0 +1,485 @@
+"""What one load test measured: figures per stage, scenario and endpoint, series and a run.
+
+    measured = measure(plan, result, stages, window_s=1.0)
+    measured.figures.to_json()     # the `--json` object's measured part
+    measured.summaries, measured.histograms, measured.series   # as the store keeps them
+
+Latency is from each request's due time (coordinated omission corrected) and, separately,
+from its send; percentiles are read from HdrHistograms. A request without an answer (a failed
+connection, no answer in time) and a non-2xx answer are errors; a request never sent before
+the time bound is counted as not sent (and as an error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from collectors.bench.figures import LatencyView, Outcome, ScheduleLag, Verdict
+from collectors.bench.trust import TrustInputs, trust_reasons
+from collectors.loadtest.plan import LoadPlan
+from collectors.loadtest.result import LoadTestResult
+from collectors.loadtest.schedule import Stage
+from collectors.store.model import Histogram, Point, Summary
+from collectors.store.summarise import summarise
+
+__all__ = [
+    "ALL",
+    "GroupFigures",
+    "LoadTestFigures",
+    "Measured",
+    "StageFigures",
+    "Windows",
+    "measure",
+    "scenario_summary_name",
+]
+
+ALL = "all requests"
+Bools = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float64]
+
+
+def scenario_summary_name(scenario: str) -> str:
+    return f"scenario:{scenario}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFigures:
+    """A scenario's or an endpoint's figures."""
+
+    name: str
+    planned_share: float  # 0..1 of all requests
+    achieved_share: float
+    requests: int
+    errors: int
+    achieved_rate: float  # requests sent per second of the run
+    latency: LatencyView | None  # None: no answer at all
+    service_time: LatencyView | None
+    endpoints: tuple[GroupFigures, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "planned_share": round(self.planned_share, 4),
+            "achieved_share": round(self.achieved_share, 4),
+            "requests": self.requests,
+            "errors": self.errors,
+            "achieved_rate": self.achieved_rate,
+            "latency_ms": None if self.latency is None else self.latency.to_json(),
+            "service_time_ms": None if self.service_time is None else self.service_time.to_json(),
+        }
+        if self.endpoints:
+            out["endpoints"] = {e.name: e.to_json() for e in self.endpoints}
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StageFigures:
+    stage: Stage
+    requests: int
+    errors: int
+    achieved_rate: float  # requests sent per second of the stage
+    completed_rps: float  # 2xx answers arriving per second of the stage
+    latency: LatencyView | None
+    met: bool | None = None  # steps: whether the step met the capacity targets
+
+    @property
+    def error_rate_pct(self) -> float:
+        return self.errors / self.requests * 100 if self.requests else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.stage.to_json() | {
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_rate_pct": round(self.error_rate_pct, 4),
+            "achieved_rate": self.achieved_rate,
+            "completed_rps": self.completed_rps,
+            "latency_ms": None if self.latency is None else self.latency.to_json(),
+        }
+        if self.met is not None:
+            out["met"] = self.met
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """Client figures per window of due time."""
+
+    window_s: float
+    start: Floats
+    requests: npt.NDArray[np.int64]
+    errors: npt.NDArray[np.int64]
+    completed: npt.NDArray[np.int64]  # 2xx answers by arrival time
+    p99_ms: Floats  # NaN where nothing was answered
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadTestFigures(Outcome):
+    profile: str
+    pattern: str
+    scale: float
+    engine: str
+    target: str
+    planned_requests: int
+    requests: int  # sent
+    errors: int  # non-2xx, no answer, or never sent
+    not_sent: int
+    duration_s: float
+    window_s: float
+    status_counts: dict[str, int]
+    refusals: int  # 429 and 503
+    refusals_with_retry_after: int
+    timeouts: int
+    other_5xx: int
+    latency: LatencyView | None
+    service_time: LatencyView | None
+    stages: tuple[StageFigures, ...]
+    scenarios: tuple[GroupFigures, ...]
+    generator_cpu_pct: float
+    schedule_lag: ScheduleLag
+    order_ids_acknowledged: int
+    crossed_books_seen: int
+    workers: tuple[dict[str, Any], ...] = ()
+    stopped_early_after: str | None = None
+    # filled in once judged (pincex loadtest run): plain JSON from planning and the checks
+    verdicts: tuple[dict[str, Any], ...] = ()
+    passed: bool | None = None
+    preflight: tuple[dict[str, Any], ...] = ()
+    invariants: tuple[dict[str, Any], ...] | None = None
+    analysis: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "profile": self.profile,
+            "pattern": self.pattern,
+            "scale": self.scale,
+            "engine": self.engine,
+            "target": self.target,
+            "planned_requests": self.planned_requests,
+            "requests": self.requests,
+            "errors": self.errors,
+            "not_sent": self.not_sent,
+            "duration_s": self.duration_s,
+            "window_s": self.window_s,
+            "status_counts": dict(self.status_counts),
+            "refusals": {
+                "count": self.refusals,
+                "with_retry_after": self.refusals_with_retry_after,
+                "timeouts": self.timeouts,
+                "other_5xx": self.other_5xx,
+            },
+            "latency_ms": None if self.latency is None else self.latency.to_json(),
+            "service_time_ms": None if self.service_time is None else self.service_time.to_json(),
+            "stages": [s.to_json() for s in self.stages],
+            "scenarios": {s.name: s.to_json() for s in self.scenarios},
+        }
+        if self.pattern == "steps":
+            out["steps"] = [s.to_json() for s in self.stages if s.stage.kind == "step"]
+            out["stopped_early_after"] = self.stopped_early_after
+        out |= {
+            "verdicts": list(self.verdicts),
+            "passed": bool(self.passed) and self.verdict.trusted,
+            **self.verdict.to_json(),
+            "preflight": list(self.preflight),
+            "invariants": None if self.invariants is None else list(self.invariants),
+            "analysis": self.analysis,
+            "generator_cpu_pct": self.generator_cpu_pct,
+            "schedule_lag_ms": self.schedule_lag.to_json(),
+            "orders_acknowledged": self.order_ids_acknowledged,
+            "crossed_books_seen": self.crossed_books_seen,
+        }
+        if self.workers:
+            out["workers"] = list(self.workers)
+        out |= self.extra
+        return out | self.outcome_json()
+
+
+@dataclass(frozen=True)
+class Measured:
+    figures: LoadTestFigures
+    summaries: list[Summary]
+    histograms: list[Histogram]
+    series: list[Point]
+    windows: Windows
+
+
+def _view(values_ms: Floats) -> LatencyView | None:
+    if not len(values_ms):
+        return None
+    summary, _ = summarise("x", values_ms * 1000.0, None, errors=0, duration_s=1.0)
+    return LatencyView.of(summary.latency)
+
+
+def _group(
+    name: str,
+    mask: Bools,
+    result: LoadTestResult,
+    lat: Floats,
+    svc: Floats,
+    ok: Bools,
+    answered: Bools,
+    elapsed: float,
+    planned_share: float,
+    total: int,
+    out_summaries: list[Summary],
+    out_hists: list[Histogram],
+    endpoints: tuple[GroupFigures, ...] = (),
+    shown: str | None = None,
+) -> GroupFigures:
+    """The figures of the requests in `mask`; their summary (named `name`) and histograms are
+    added to the outputs. `shown`: the name the figures carry, when not `name`."""
+    requests = int(mask.sum())
+    errors = int((mask & ~ok).sum())
+    got = mask & answered
+    summary, hists = summarise(
+        name, lat[got] * 1000.0, svc[got] * 1000.0, errors=errors, duration_s=elapsed
+    )
+    out_summaries.append(
+        Summary(
+            summary.name,
+            requests,
+            errors,
+            float((mask & ok).sum()) / elapsed if elapsed > 0 else 0.0,
+            summary.latency,
+            summary.service,
+        )
+    )
+    out_hists.extend(hists)
+    has = bool(got.any())
+    return GroupFigures(
+        name=shown or name,
+        planned_share=planned_share,
+        achieved_share=requests / total if total else 0.0,
+        requests=requests,
+        errors=errors,
+        achieved_rate=round(requests / elapsed, 2) if elapsed > 0 else 0.0,
+        latency=LatencyView.of(summary.latency) if has else None,
+        service_time=LatencyView.of(summary.service) if has and summary.service else None,
+        endpoints=endpoints,
+    )
+
+
+def windows(result: LoadTestResult, window_s: float, duration: float) -> Windows:
+    n = max(1, int(np.ceil(duration / window_s - 1e-9)))
+    lat = result.latency_ms()
+    ok = result.ok
+    bins = np.clip((result.due / window_s).astype(np.int64), 0, n - 1)
+    requests = np.bincount(bins, minlength=n)[:n]
+    errors = np.bincount(bins, weights=(~ok).astype(np.float64), minlength=n)[:n]
+    arrived = np.clip((np.nan_to_num(result.done[ok]) / window_s).astype(np.int64), 0, n - 1)
+    completed = np.bincount(arrived, minlength=n)[:n]
+    p99 = np.full(n, np.nan)
+    answered = result.answered
+    order = np.argsort(bins[answered], kind="stable")
+    sorted_bins = bins[answered][order]
+    sorted_lat = lat[answered][order]
+    edges = np.searchsorted(sorted_bins, np.arange(n + 1))
+    for k in range(n):
+        a, b = edges[k], edges[k + 1]
+        if b > a:
+            p99[k] = float(np.percentile(sorted_lat[a:b], 99))
+    return Windows(
+        window_s,
+        np.arange(n, dtype=np.float64) * window_s,
+        requests.astype(np.int64),
+        errors.astype(np.int64),
+        completed.astype(np.int64),
+        p99,
+    )
+
+
+def _series(result: LoadTestResult, plan: LoadPlan, w: Windows) -> list[Point]:
+    points: list[Point] = []
+
+    def add(name: str, values: Floats | npt.NDArray[np.int64], per_s: bool) -> None:
+        for t, v in zip(w.start, values, strict=True):
+            if not np.isnan(v):
+                value = float(v) / w.window_s if per_s else float(v)
+                points.append(Point("client", name, round(float(t), 3), value))
+
+    add("requests_per_s", w.requests, True)
+    add("errors_per_s", w.errors, True)
+    add("completed_per_s", w.completed, True)
+    add("latency_p99_ms", w.p99_ms, False)
+    for scenario in plan.scenarios:
+        ids = [i for i, r in enumerate(plan.routes) if r.scenario == scenario]
+        part = _subset(result, np.isin(result.route, ids))
+        ws = windows(part, w.window_s, float(len(w.start)) * w.window_s)
+        add(f"requests_per_s:{scenario}", ws.requests, True)
+        add(f"errors_per_s:{scenario}", ws.errors, True)
+        add(f"latency_p99_ms:{scenario}", ws.p99_ms, False)
+    return points
+
+
+def _subset(result: LoadTestResult, mask: Bools) -> LoadTestResult:
+    return replace(
+        result,
+        route=result.route[mask],
+        due=result.due[mask],
+        sent=result.sent[mask],
+        done=result.done[mask],
+        status=result.status[mask],
+        retry_after=result.retry_after[mask],
+        timed_out=result.timed_out[mask],
+    )
+
+
+def stage_figures(result: LoadTestResult, stage: Stage) -> StageFigures:
+    mask = (result.due >= stage.start) & (result.due < stage.end)
+    ok = result.ok
+    seconds = max(stage.seconds, 1e-9)
+    done = np.nan_to_num(result.done, nan=-1.0)
+    completed = int((ok & (done >= stage.start) & (done < stage.end)).sum())
+    got = mask & result.answered
+    return StageFigures(
+        stage=stage,
+        requests=int(mask.sum()),
+        errors=int((mask & ~ok).sum()),
+        achieved_rate=round(float(mask.sum()) / seconds, 2),
+        completed_rps=round(completed / seconds, 2),
+        latency=_view(result.latency_ms()[got]),
+    )
+
+
+def measure(
+    plan: LoadPlan,
+    result: LoadTestResult,
+    stages: tuple[Stage, ...],
+    *,
+    profile: str,
+    pattern: str,
+    scale: float,
+    planned: int,
+    window_s: float = 1.0,
+    step_met: dict[str, bool] | None = None,
+    stopped_early_after: str | None = None,
+) -> Measured:
+    """The figures, summaries, histograms and series of a load test's result."""
+    lat, svc = result.latency_ms(), result.service_ms()
+    ok, answered = result.ok, result.answered
+    duration = max((s.end for s in stages), default=result.elapsed)
+    elapsed = max(duration, 1e-9)
+    total = len(result)
+    summaries: list[Summary] = []
+    hists: list[Histogram] = []
+    everything = np.ones(total, dtype=np.bool_)
+    headline = _group(
+        ALL, everything, result, lat, svc, ok, answered, elapsed, 1.0, total, summaries, hists
+    )
+    scenarios = []
+    for scenario in plan.scenarios:
+        endpoint_figures = []
+        ids = []
+        for i, route in enumerate(plan.routes):
+            if route.scenario != scenario:
+                continue
+            ids.append(i)
+            endpoint_figures.append(
+                _group(
+                    route.name,
+                    result.route == i,
+                    result,
+                    lat,
+                    svc,
+                    ok,
+                    answered,
+                    elapsed,
+                    route.share,
+                    total,
+                    summaries,
+                    hists,
+                )
+            )
+        share = sum(plan.routes[i].share for i in ids)
+        scenarios.append(
+            _group(
+                scenario_summary_name(scenario),
+                np.isin(result.route, ids),
+                result,
+                lat,
+                svc,
+                ok,
+                answered,
+                elapsed,
+                share,
+                total,
+                summaries,
+                hists,
+                tuple(endpoint_figures),
+                shown=scenario,
+            )
+        )
+    stage_figs = []
+    for stage in stages:
+        figs = stage_figures(result, stage)
+        if step_met is not None and stage.name in step_met:
+            figs = replace(figs, met=step_met[stage.name])
+        stage_figs.append(figs)
+    w = windows(result, window_s, duration)
+    status_counts: dict[str, int] = {}
+    codes, counts = np.unique(result.status, return_counts=True)
+    for code, count in zip(codes, counts, strict=True):
+        status_counts[str(int(code))] = int(count)
+    refused = (result.status == 429) | (result.status == 503)
+    trust = TrustInputs(
+        generator_cpu_pct=result.generator_cpu_pct,
+        target_rate=planned / elapsed,
+        achieved_rate=(total + 0.0) / elapsed if not result.aborted else planned / elapsed,
+        samples=int(answered.sum()),
+        error_rate=0.0,  # a load test judges its errors in its verdicts
+        highest_claimed=99.0,
+        schedule_lag_p99_ms=result.schedule_lag_p99 * 1000,
+        schedule_lag_max_ms=result.schedule_lag_max * 1000,
+    )
+    figures = LoadTestFigures(
+        profile=profile,
+        pattern=pattern,
+        scale=scale,
+        engine=result.engine,
+        target=plan.target,
+        planned_requests=planned,
+        requests=total,
+        errors=int((~ok).sum()) + result.not_sent,
+        not_sent=result.not_sent,
+        duration_s=round(duration, 3),
+        window_s=window_s,
+        status_counts=status_counts,
+        refusals=int(refused.sum()),
+        refusals_with_retry_after=int((refused & result.retry_after).sum()),
+        timeouts=int(result.timed_out.sum()),
+        other_5xx=int(((result.status >= 500) & (result.status != 503)).sum()),
+        latency=headline.latency,
+        service_time=headline.service_time,
+        stages=tuple(stage_figs),
+        scenarios=tuple(scenarios),
+        generator_cpu_pct=result.generator_cpu_pct,
+        schedule_lag=ScheduleLag(
+            round(result.schedule_lag_p99 * 1000, 3), round(result.schedule_lag_max * 1000, 3)
+        ),
+        order_ids_acknowledged=len(result.order_ids),
+        crossed_books_seen=result.crossed_books,
+        workers=tuple(w_.to_json() for w_ in result.workers),
+        stopped_early_after=stopped_early_after,
+        verdict=Verdict(tuple(trust_reasons(trust)), tuple(_warnings(result))),
+        aborted=result.aborted,
+    )
+    return Measured(figures, summaries, hists, _series(result, plan, w), w)
+
+
+def _warnings(result: LoadTestResult) -> list[str]:
+    out = []
+    if result.aborted:
+        out.append(
+            f"aborted (interrupted): the figures cover the {len(result)} requests sent before it"
+        )
+    if result.not_sent:
+        out.append(f"{result.not_sent} requests were never sent before the time bound")
+    if result.errors:
+        out.append(f"{len(result.errors)} connection errors, first: {result.errors[0]}")
+    missing = [w for w in result.workers if w.missing_s is not None]
+    for w in missing:
+        out.append(f"Locust worker {w.id} ({w.host}) went missing at {w.missing_s:.1f} s")
+    return out
