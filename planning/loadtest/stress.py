@@ -14,7 +14,13 @@ from planning.loadtest.measures import StageMeasure
 from planning.loadtest.verdict import Judging, LoadVerdict, num
 from planning.slo import Slo, satisfies
 
-__all__ = ["error_handling", "graceful_degradation", "max_capacity", "step_misses"]
+__all__ = [
+    "capacity_step",
+    "error_handling",
+    "graceful_degradation",
+    "max_capacity",
+    "step_misses",
+]
 
 _CAPACITY_METRICS = (
     ("p95", "request_latency_p95_ms"),
@@ -45,6 +51,13 @@ def step_misses(j: Judging, profile: str, step: StageMeasure) -> list[str]:
     return out
 
 
+def capacity_step(j: Judging) -> int | None:
+    """The index among the run's steps of the highest that met the capacity profile's targets."""
+    steps = j.stages("step")
+    met = [k for k, s in enumerate(steps) if not step_misses(j, j.m.capacity_profile, s)]
+    return met[-1] if met else None
+
+
 def _targets(j: Judging, profile: str) -> list[str]:
     out = []
     for label, metric in _CAPACITY_METRICS:
@@ -66,20 +79,19 @@ def max_capacity(j: Judging, slo: Slo) -> LoadVerdict:
         why = f"profile {cp} has no latency or error-rate target in slo.yaml to meet"
         return j.verdict(name, target, None, "not measured", why)
     misses = [step_misses(j, cp, s) for s in steps]
-    met = [k for k, missed in enumerate(misses) if not missed]
+    k = capacity_step(j)
     stopped = (
         f"; the run stopped early after {j.m.stopped_early_after}"
         if j.m.stopped_early_after
         else ""
     )
-    if not met:
+    if k is None:
         first = steps[0]
         why = (
             f"no step met them; the lowest, {first.name} at {num(first.planned_rate)} req/s, "
             f"missed {', '.join(misses[0])}{stopped}"
         )
         return j.verdict(name, target, None, "not measured", why)
-    k = met[-1]
     best = steps[k]
     observed = f"{num(best.completed_rps)} req/s (step {k + 1} of {len(steps)})"
     reason = (
