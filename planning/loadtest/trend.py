@@ -43,8 +43,8 @@ def mann_kendall(values: Sequence[float]) -> MannKendall:
     n = int(x.size)
     if n < MIN_POINTS:
         raise ValueError(f"a trend test needs at least {MIN_POINTS} points, got {n}")
-    later, earlier = np.triu_indices(n, k=1)[::-1]  # pairs with later > earlier
-    s = int(np.sign(x[later] - x[earlier]).sum())
+    # one row of pairs at a time: O(n) memory for long holds of short windows
+    s = sum(int(np.sign(x[i + 1 :] - x[i]).sum()) for i in range(n - 1))
     _, ties = np.unique(x, return_counts=True)
     ties = ties[ties > 1].astype(np.float64)
     variance = (n * (n - 1) * (2 * n + 5) - float((ties * (ties - 1) * (2 * ties + 5)).sum())) / 18
