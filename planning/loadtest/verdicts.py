@@ -84,37 +84,35 @@ def _where(j: Judging, hold: StageMeasure | None) -> str:
     return f"over the hold ({num(hold.end - hold.start)} s at {num(hold.planned_rate)} req/s)"
 
 
+def _against(
+    j: Judging, slo: Slo, name: str, observed: float | None, what: str, missing: str
+) -> LoadVerdict:
+    """`observed` (over the hold, else the run) against the slo's target."""
+    target, hold = j.target_text(slo), j.hold()
+    where = _where(j, hold)
+    if observed is None or slo.comparator is None or slo.target is None:
+        return j.verdict(name, target, None, "not measured", f"{missing} {where}")
+    met = satisfies(observed, slo.comparator, slo.target)
+    shown = f"{num(observed)}{' %' if slo.unit == '%' else ' ms'}"
+    reason = f"{what} {where}: {shown} {'meets' if met else 'misses'} {target}"
+    return j.verdict(name, target, round(observed, 4), "met" if met else "missed", reason)
+
+
 def _latency(j: Judging, slo: Slo, which: str) -> LoadVerdict:
-    name, target = f"{which} latency", j.target_text(slo)
     hold = j.hold()
     source = hold if hold is not None else j.m
     observed = source.p95_ms if which == "p95" else source.p99_ms
-    where = _where(j, hold)
-    if observed is None or slo.comparator is None or slo.target is None:
-        return j.verdict(name, target, None, "not measured", f"no request was answered {where}")
-    met = satisfies(observed, slo.comparator, slo.target)
-    reason = (
-        f"{which} of the latency from each request's due time {where}: "
-        f"{num(observed)} ms {'meets' if met else 'misses'} {target}"
-    )
-    return j.verdict(name, target, round(observed, 3), "met" if met else "missed", reason)
+    what = f"{which} of the latency from each request's due time"
+    return _against(j, slo, f"{which} latency", observed, what, "no request was answered")
 
 
 def _error_rate(j: Judging, slo: Slo) -> LoadVerdict:
-    name, target = "error rate", j.target_text(slo)
     hold = j.hold()
     source = hold if hold is not None else j.m
     requests, errors = source.requests, source.errors
-    where = _where(j, hold)
-    if requests == 0 or slo.comparator is None or slo.target is None:
-        return j.verdict(name, target, None, "not measured", f"no request was due {where}")
-    rate = errors / requests * 100
-    met = satisfies(rate, slo.comparator, slo.target)
-    reason = (
-        f"non-2xx answers and unanswered requests {where}: {errors:,} of {requests:,} = "
-        f"{num(rate)} % {'meets' if met else 'misses'} {target}"
-    )
-    return j.verdict(name, target, round(rate, 4), "met" if met else "missed", reason)
+    rate = errors / requests * 100 if requests else None
+    what = f"non-2xx answers and unanswered requests, {errors:,} of {requests:,}"
+    return _against(j, slo, "error rate", rate, what, "no request was due")
 
 
 def _throughput(j: Judging, slo: Slo) -> LoadVerdict:
