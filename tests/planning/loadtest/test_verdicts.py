@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import yaml
 
 from common.loadtest_terms import Definitions
+from planning.loadtest.verdict import num
 from planning.loadtest.verdicts import judge
-from planning.slo import SloConfig
-from tests.planning.loadtest.factories import invariants, ramp_run
+from planning.slo import SloConfig, default_config_path, parse_config
+from tests.planning.loadtest.factories import invariants, measures, ramp_run, series, stage
 
 
 def _by_name(slos: SloConfig, terms: Definitions, **kw: object) -> dict[str, dict[str, object]]:
@@ -148,3 +150,35 @@ def test_a_profile_without_targets_is_judged_on_correctness(
     m = ramp_run("custom", invariants=invariants())
     assert [v.name for v in judge(slos, terms, m).verdicts] == ["data corruption"]
     assert judge(slos, terms, replace(m, invariants=None)).verdicts == ()
+
+
+def _custom_profile(slos_path_data: list[dict[str, object]]) -> SloConfig:
+    data = yaml.safe_load(default_config_path().read_text())
+    data["profiles"]["custom"] = {"title": "Custom", "slos": slos_path_data}
+    return parse_config(data, "slo.yaml")
+
+
+def test_without_a_hold_the_run_is_judged(terms: Definitions) -> None:
+    slos = _custom_profile(
+        [{"metric": "request_latency_p99_ms", "comparator": "<", "target": 20, "spec": "p99"}]
+    )
+    m = measures("custom", [stage("base", 0, 10, 10, p99=30.0)], series([30.0] * 10))
+    v = judge(slos, terms, m).named("p99 latency")
+    assert v is not None and v.status == "missed"
+    assert "over the run: 30 ms misses < 20 ms" in v.reason
+
+
+def test_an_expectation_without_a_definition(terms: Definitions) -> None:
+    slos = _custom_profile([{"informational": True, "spec": "Users are happy"}])
+    m = ramp_run("custom", scale=0.5)
+    (v,) = judge(slos, terms, m).verdicts
+    assert (v.name, v.status) == ("Users are happy", "not measured")
+    assert v.reason == "scaled x0.5: no definition says how to judge 'Users are happy'"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0"), (7.25, "7.25"), (0.05, "0.05"), (12.34, "12.3"), (1500, "1,500"), (30.0, "30")],
+)
+def test_figures_read_as_people_read_them(value: float, text: str) -> None:
+    assert num(value) == text
