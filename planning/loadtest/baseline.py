@@ -13,10 +13,11 @@ its highest equivalent value as the stored percentiles read it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from hdrh.histogram import HdrHistogram
 
 from planning.compare import Difference, Distribution, Side, describe, differences
@@ -27,27 +28,41 @@ __all__ = ["BaselineComparison", "RunFigures", "compare_with_baseline", "distrib
 @dataclass(frozen=True)
 class RunFigures:
     """One run as the comparison needs it: counts, rate and the encoded histograms per view
-    ("latency": from the due time, "service": from the send)."""
+    ("latency": from the due time, "service": from the send), one or several per view (the
+    endpoints' or scenarios' histograms, merged)."""
 
     run_id: str
     requests: int
     errors: int
     throughput_per_s: float
-    histograms: Mapping[str, str] = field(default_factory=dict)
+    histograms: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
 
 
-def distribution(encoded: str) -> Distribution:
-    """An encoded HdrHistogram (V2, compressed, base64) as (value µs, count) buckets."""
+def _buckets(encoded: str) -> tuple[list[int], npt.NDArray[np.int64]]:
     histogram = HdrHistogram.decode(encoded.encode("ascii"))
     counts = np.ctypeslib.as_array(histogram.counts)
     filled = np.flatnonzero(counts)
     top = histogram.get_highest_equivalent_value
-    values = [top(histogram.get_value_from_index(int(i))) for i in filled]
-    return Distribution.of(values, counts[filled])
+    return [top(histogram.get_value_from_index(int(i))) for i in filled], counts[filled]
+
+
+def distribution(*encoded: str) -> Distribution:
+    """Encoded HdrHistograms (V2, compressed, base64) as one set of (value µs, count) buckets:
+    several (a run's endpoints or scenarios) merge exactly."""
+    values: list[int] = []
+    counts: list[npt.NDArray[np.int64]] = []
+    for text in encoded:
+        v, c = _buckets(text)
+        values += v
+        counts.append(c)
+    return Distribution.of(values, np.concatenate(counts) if counts else [])
 
 
 def _side(run: RunFigures) -> Side:
-    views = {view: distribution(text) for view, text in run.histograms.items()}
+    views = {
+        view: distribution(*([texts] if isinstance(texts, str) else texts))
+        for view, texts in run.histograms.items()
+    }
     return Side(run.requests, run.errors, run.throughput_per_s, views)
 
 

@@ -194,3 +194,16 @@ def test_analysis_of_a_clean_run(slos: SloConfig, capacity: CapacityConfig) -> N
     assert analysis.recommendations == ()
     assert "  none: every target was met" in analysis.lines()
     assert analysis.comparison.note == "no comparison: the run's figures were not kept"
+
+
+def test_several_histograms_of_a_view_merge_exactly() -> None:
+    a, b = _encoded(3.0, seed=3), _encoded(9.0, seed=4)
+    merged = histograms.merge([a, b])
+    expected = histograms.percentiles_ms(merged, [50, 90, 99])
+    d = distribution(a, b)
+    assert d.total == 10_000
+    for p, value in expected.items():
+        assert d.quantile_ms(p) == pytest.approx(value)
+    run = RunFigures("now", 10_000, 0, 200.0, {"latency": [a, b]})
+    found = compare_with_baseline(run, RunFigures("base", 5000, 0, 100.0, {"latency": a}))
+    assert "p50 from due time" in {d.name for d in found.moved}
