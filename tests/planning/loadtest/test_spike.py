@@ -96,3 +96,36 @@ def test_spike_corruption(slos: SloConfig, terms: Definitions) -> None:
     assert v is not None and v.status == "not measured"
     v = judge(slos, terms, spike_run(invariants=invariants())).named("data corruption")
     assert v is not None and v.status == "met"
+
+
+def test_spike_verdicts_golden(slos: SloConfig, terms: Definitions) -> None:
+    queue = tuple((float(t), 5000.0 if t in (11, 12, 31, 32) else 20.0) for t in range(50))
+    m = spike_run((4, 7), queue_depth=queue, invariants=invariants())
+    assert judge(slos, terms, m).to_json() == [
+        {
+            "name": "recovery",
+            "target": "<= 30 s after each spike",
+            "observed": 7.0,
+            "status": "met",
+            "reason": "recovered = 10 windows (10 s) in a row with p99 < 25 ms and errors "
+            "< 0.1 % (baseline's targets); worst spike 2: 7 s after its end meets <= 30 s "
+            "after each spike (each: spike 1 4 s, spike 2 7 s)",
+        },
+        {
+            "name": "data corruption",
+            "target": "0 failed invariants, no crossed book",
+            "observed": 0,
+            "status": "met",
+            "reason": "all 4 invariants held (orders_present, funds_conserved, "
+            "no_negative_balance, no_overfill); no orderbook answer showed a crossed book",
+        },
+        {
+            "name": "queue depth",
+            "target": "peak < 10,000; < 1,000 by each recovery window's end",
+            "observed": 5000.0,
+            "status": "met",
+            "reason": "manageable = the queue (pending writes + requests in flight) peaks "
+            "under 10,000 and is under 1,000 (10 %) by the end of each spike's recovery "
+            "window: peak 5,000",
+        },
+    ]
