@@ -6,6 +6,7 @@
   all before the next spike starts (or the run ends). The recovery time is that window's start
   minus the spike's end; the worst spike counts. A spike with no such stretch before the next
   one is "not recovered within X s", X the time it had. The target (30 s) scales with the run.
+  Only whole windows after the spike's end count, so recovery is known to one window.
 - queue depth manageable: the server's queue (pending writes + requests in flight) peaks under
   `queue_depth_limit` and is back under 10 % of it at the end of every spike's recovery window
   (the spike's end plus the recovery target, at most the next spike's start), read at the last
