@@ -1,6 +1,8 @@
 """The numbers behind the specification's vague load-test words ("sustained", "stable",
 "recovers", "graceful", "manageable", "idle"), shared by the load-test config (collectors) and
-the verdicts (planning). Their values come from `config/loadtest.yaml`'s `definitions:`."""
+the verdicts (planning). Their values come from `config/loadtest.yaml`'s `definitions:`, whose
+comments give each definition as `planning.loadtest` applies it; under `--scale F` the durations
+(and `queue_depth_limit`, a count of requests) are multiplied by F like the schedule."""
 
 from __future__ import annotations
 

@@ -76,6 +76,7 @@ class LoadTestMeasures:
     # the server's queue depth per second: (second, pending writes + requests in flight)
     queue_depth: tuple[tuple[float, float], ...] | None = None
     stopped_early_after: str | None = None  # steps: the stage after which the run stopped
+    capacity_profile: str = "baseline"  # steps: the profile whose targets each step must meet
     trusted: bool = True
     trust_reasons: tuple[str, ...] = ()
 
