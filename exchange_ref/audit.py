@@ -35,6 +35,7 @@ from exchange_ref.storage.audit_reads import AuditReads
 
 __all__ = [
     "CHECK_NAMES",
+    "MAX_AUDIT_RANGES",
     "AuditCheck",
     "AuditReport",
     "AuditSnapshot",
@@ -45,6 +46,8 @@ __all__ = [
 
 IdRanges = list[tuple[int, int]]
 
+# Most id ranges one audit takes (about 2 MB of JSON, within the request body limit).
+MAX_AUDIT_RANGES = 100_000
 # Past this many stored trades, an audit given a snapshot checks the fills of the orders
 # placed since it (all their trades came after it) rather than of every order ever stored.
 FULL_FILL_CHECK_TRADES = 1_000_000

@@ -22,7 +22,7 @@ from exchange_ref.api.wire import (
     WireError,
     clip,
 )
-from exchange_ref.audit import UnknownSnapshot
+from exchange_ref.audit import MAX_AUDIT_RANGES, UnknownSnapshot
 from exchange_ref.service import ExchangeService
 
 __all__ = ["router"]
@@ -267,7 +267,7 @@ class AuditIn(BaseModel):
     )
     order_ids: list[tuple[_OrderId, _OrderId]] | None = Field(
         default=None,
-        max_length=100_000,
+        max_length=MAX_AUDIT_RANGES,
         description="inclusive [lo, hi] ranges of the acknowledged order ids; "
         "none given: every id the exchange has numbered",
     )
