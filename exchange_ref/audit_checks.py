@@ -100,8 +100,13 @@ def funds_conserved(m: MemoryState, d: DurableState, snap: AuditSnapshot | None)
 
 
 def balances_reconcile(
-    d: DurableState, snap: AuditSnapshot | None, specs: Mapping[str, SymbolSpec]
+    m: MemoryState,
+    d: DurableState,
+    snap: AuditSnapshot | None,
+    specs: Mapping[str, SymbolSpec],
 ) -> AuditCheck:
+    """Per user and asset: balance now - balance at the snapshot (for a user created since,
+    its deposit) == the net flow of the user's trades after the snapshot's last trade."""
     name = "balances_reconcile_with_trades"
     if snap is None or d.trade_flows is None:
         return AuditCheck(name, True, "not checked: no snapshot was given")
@@ -115,21 +120,20 @@ def balances_reconcile(
         base, quote = (user, spec.base), (user, spec.quote)
         expected[base] = expected.get(base, 0) + lots * spec.base_atoms_per_lot
         expected[quote] = expected.get(quote, 0) - value * spec.quote_atoms_per_tick_lot
-    keys = {k for k in set(d.balances) | set(snap.balances) | set(expected) if k[0] in snap.users}
+    keys = set(d.balances) | set(snap.balances) | set(expected)
+    newcomers = {user for user, _asset in keys if user not in snap.users}
     wrong = []
     for key in sorted(keys, key=lambda k: (str(k[0]), k[1])):
-        now = sum(d.balances.get(key, (0, 0)))
-        moved = now - snap.balances.get(key, 0)
+        before = snap.balances.get(key, 0) if key[0] in snap.users else m.deposits.get(key, 0)
+        moved = sum(d.balances.get(key, (0, 0))) - before
         if moved != expected.get(key, 0):
             wrong.append(f"{_who(key)}: moved {moved} atoms, trades say {expected.get(key, 0)}")
     wrong.extend(f"trades of unknown symbol {s}" for s in sorted(unknown))
-    newcomers = len({u for u, _a in d.balances if u not in snap.users})
     scope = (
-        f"{len(keys)} balances of {len(snap.users)} users against their trades after trade "
-        f"{snap.max_trade_id} (snapshot {snap.id}; no fees are charged)"
+        f"{len(keys)} balances of {len(snap.users) + len(newcomers)} users against their "
+        f"trades after trade {snap.max_trade_id} (snapshot {snap.id}; "
+        f"{len(newcomers)} users created since, from their deposits; no fees are charged)"
     )
-    if newcomers:
-        scope += f"; {newcomers} users created since are not reconciled (deposits are not trades)"
     return _verdict(name, wrong, f"{len(wrong)} of {scope} wrong", scope)
 
 
@@ -230,7 +234,7 @@ def run_checks(
     return (
         orders_present(d),
         funds_conserved(m, d, snap),
-        balances_reconcile(d, snap, specs),
+        balances_reconcile(m, d, snap, specs),
         no_negative_balance(d),
         locks_match_open_orders(d, specs),
         no_overfilled_order(d),

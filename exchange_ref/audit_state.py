@@ -62,6 +62,7 @@ class MemoryState:
     books: dict[str, BookState]
     max_order_id: int  # the last order id the engine gave
     max_trade_id: int
+    deposits: dict[UserAsset, int]  # what users created by this process were given, atoms
 
     @classmethod
     def capture(cls, service: ExchangeService) -> MemoryState:
@@ -87,6 +88,11 @@ class MemoryState:
             books,
             service.next_order_id - 1,
             exchange.next_trade_id - 1,
+            {
+                (user, asset): atoms
+                for user, given in service.deposits.items()
+                for asset, atoms in given.items()
+            },
         )
 
 

@@ -90,6 +90,8 @@ class ExchangeService:
         self.specs: dict[str, SymbolSpec] = {s: DEFAULT_SYMBOLS[s] for s in settings.symbols}
         self.exchange = Exchange(self.specs.values())
         self.users = UserRegistry()
+        # what each user created by this process was given (the audit's starting balances)
+        self.deposits: dict[uuid.UUID, dict[str, int]] = {}
         self.next_order_id = 1
         self.ready = False
         self.failed: str | None = None
@@ -183,6 +185,7 @@ class ExchangeService:
             user = self.users.add(record)
             for asset, atoms in per_user.items():
                 accounts.deposit(user.owner, asset, atoms)
+            self.deposits[user.id] = per_user
             users.append((user, api_key))
         self._flush_balances()
         return users

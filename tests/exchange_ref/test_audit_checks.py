@@ -40,8 +40,11 @@ def durable(**overrides: object) -> DurableState:
     return DurableState(**values)  # type: ignore[arg-type]
 
 
-def memory(books: dict[str, BookState]) -> MemoryState:
-    return MemoryState({}, {}, books, 0, 0)
+def memory(
+    books: dict[str, BookState] | None = None,
+    deposits: dict[tuple[uuid.UUID, str], int] | None = None,
+) -> MemoryState:
+    return MemoryState({}, {}, books or {}, 0, 0, deposits or {})
 
 
 def test_a_crossed_book_fails_with_its_prices() -> None:
@@ -88,11 +91,27 @@ def test_balances_reconcile_with_the_trades_after_the_snapshot() -> None:
         (B, "BTC"): (3000, 0),
         (B, "USD"): (500, 0),
     }
-    assert balances_reconcile(durable(balances=now, trade_flows=flows), snap, SPECS).passed
+    mem = memory()
+    assert balances_reconcile(mem, durable(balances=now, trade_flows=flows), snap, SPECS).passed
     now[(B, "USD")] = (499, 0)
-    check = balances_reconcile(durable(balances=now, trade_flows=flows), snap, SPECS)
+    check = balances_reconcile(mem, durable(balances=now, trade_flows=flows), snap, SPECS)
     assert not check.passed
     assert f"user {B} USD: moved 499 atoms, trades say 500" in check.detail
+
+
+def test_a_user_created_after_the_snapshot_reconciles_from_its_deposit() -> None:
+    c = uuid.UUID(int=3)
+    snap = AuditSnapshot("s1", 0, 0, {(A, "USD"): 1000}, frozenset({A}), {"USD": 1000})
+    # C (created since with 5000 BTC atoms) sold A 1 lot for 20 ticks x lots (200 USD atoms)
+    flows = {(A, "BTCUSD"): (1, 20), (c, "BTCUSD"): (-1, -20)}
+    now = {(A, "USD"): (800, 0), (A, "BTC"): (1000, 0), (c, "BTC"): (4000, 0), (c, "USD"): (200, 0)}
+    d = durable(balances=now, trade_flows=flows)
+    check = balances_reconcile(memory(deposits={(c, "BTC"): 5000}), d, snap, SPECS)
+    assert check.passed, check.detail
+    assert "4 balances of 2 users" in check.detail and "1 users created since" in check.detail
+    check = balances_reconcile(memory(deposits={(c, "BTC"): 4000}), d, snap, SPECS)
+    assert not check.passed
+    assert f"user {c} BTC: moved 0 atoms, trades say -1000" in check.detail
 
 
 def test_missing_orders_are_counted_and_the_first_named() -> None:

@@ -138,7 +138,7 @@ def test_the_audit_waits_for_orders_still_being_committed(audited: Audited) -> N
     placed = audited.client.post("/api/v1/orders", json=body, headers=key(users[0])).json()
     report = audited.audit(order_ids=[[placed["orderId"], placed["orderId"]]])
     assert report["passed"] is True, _failed(report)
-    assert "1 users created since are not reconciled" in report["checks"][2]["detail"]
+    assert "1 users created since, from their deposits" in report["checks"][2]["detail"]
 
 
 def test_a_deleted_order_fails_orders_present(audited: Audited) -> None:
