@@ -48,9 +48,9 @@ IdRanges = list[tuple[int, int]]
 
 # Most id ranges one audit takes (about 2 MB of JSON, within the request body limit).
 MAX_AUDIT_RANGES = 100_000
-# Past this many stored trades, an audit given a snapshot checks the fills of the orders
+# Past this many stored orders, an audit given a snapshot checks the fills of the orders
 # placed since it (all their trades came after it) rather than of every order ever stored.
-FULL_FILL_CHECK_TRADES = 1_000_000
+FULL_FILL_CHECK_ORDERS = 1_000_000
 
 
 class UnknownSnapshot(Exception):
@@ -92,9 +92,15 @@ def merge_ranges(ranges: IdRanges) -> IdRanges:
 class Auditor:
     """Snapshots (the last `keep`, in memory) and audits of one exchange service."""
 
-    def __init__(self, service: ExchangeService, keep: int = 16) -> None:
+    def __init__(
+        self,
+        service: ExchangeService,
+        keep: int = 16,
+        full_fill_check_orders: int = FULL_FILL_CHECK_ORDERS,
+    ) -> None:
         self.service = service
         self.keep = keep
+        self.full_fill_check_orders = full_fill_check_orders
         self._snapshots: collections.OrderedDict[str, AuditSnapshot] = collections.OrderedDict()
 
     def _reads(self, conn: Any) -> AuditReads:
@@ -165,8 +171,8 @@ class Auditor:
             perf_counter() - started,
         )
 
-    @staticmethod
     def _read(
+        self,
         reads: AuditReads,
         memory: MemoryState,
         snap: AuditSnapshot | None,
@@ -179,7 +185,7 @@ class Auditor:
         else:
             ranges = merge_ranges(order_ids)
             what = "acknowledged orders"
-        if snap is not None and max_trade > FULL_FILL_CHECK_TRADES:
+        if snap is not None and max_order > self.full_fill_check_orders:
             after_trade, from_order = snap.max_trade_id, snap.max_order_id
             scope = f"the {max_order - from_order} orders placed since snapshot {snap.id}"
         else:
@@ -188,7 +194,7 @@ class Auditor:
             max_order_id=max_order,
             max_trade_id=max_trade,
             balances=reads.balances(),
-            open_locks=reads.open_locks(),
+            open_locks=reads.open_locks(memory.books),
             open_orders={symbol: reads.open_orders(symbol) for symbol in memory.books},
             acknowledged=sum(hi - lo + 1 for lo, hi in ranges),
             ranges=len(ranges),

@@ -14,6 +14,7 @@ quantities in lots, balances in atoms.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["AuditReads", "UserAsset"]
@@ -37,10 +38,12 @@ _GAPS = (
     "ORDER BY g LIMIT {p}"
 )
 _NEXT_STORED = "SELECT MIN(id) FROM orders WHERE id > {p}"
+# Per symbol, so that the partial index of open orders finds them (without the symbol SQLite
+# scans every order).
 _OPEN_LOCKS = (
-    "SELECT user_id, symbol, side{text}, SUM(CASE WHEN side = 'BUY' "
+    "SELECT user_id, side{text}, SUM(CASE WHEN side = 'BUY' "
     "THEN price * (quantity - filled_quantity) ELSE quantity - filled_quantity END) "
-    f"FROM orders WHERE {_OPEN} GROUP BY user_id, symbol, side"
+    f"FROM orders WHERE symbol = {{p}} AND {_OPEN} GROUP BY user_id, side"
 )
 _OPEN_ORDERS = f"SELECT id, quantity - filled_quantity FROM orders WHERE symbol = {{p}} AND {_OPEN}"
 _OVERFILLED = (
@@ -49,14 +52,18 @@ _OVERFILLED = (
 )
 # Orders after `from_order` whose filled quantity is not the sum of their trades after
 # `after_trade` (an order's trades all come after it, so with matching high-water marks of one
-# moment this is every trade of those orders).
+# moment this is every trade of those orders). Two halves so that the scan of every order
+# looks up trades only for the few filled ones: orders filled at all, and orders traded.
 _FILLS = (
-    "SELECT o.id, o.filled_quantity, COALESCE(f.traded, 0), COUNT(*) OVER () FROM orders o "
-    "LEFT JOIN (SELECT order_id, SUM(quantity) AS traded FROM ("
+    "WITH f AS (SELECT order_id, SUM(quantity) AS traded FROM ("
     "SELECT buy_order_id AS order_id, quantity FROM trades WHERE id > {p} UNION ALL "
-    "SELECT sell_order_id, quantity FROM trades WHERE id > {p}) AS t GROUP BY order_id) AS f "
-    "ON f.order_id = o.id WHERE o.id > {p} AND o.filled_quantity <> COALESCE(f.traded, 0) "
-    "ORDER BY o.id LIMIT {p}"
+    "SELECT sell_order_id, quantity FROM trades WHERE id > {p}) AS t GROUP BY order_id), "
+    "bad AS (SELECT o.id, o.filled_quantity AS filled, COALESCE(f.traded, 0) AS traded "
+    "FROM orders o LEFT JOIN f ON f.order_id = o.id WHERE o.id > {p} "
+    "AND o.filled_quantity <> 0 AND o.filled_quantity <> COALESCE(f.traded, 0) "
+    "UNION SELECT o.id, o.filled_quantity, f.traded FROM f JOIN orders o ON o.id = f.order_id "
+    "WHERE o.id > {p} AND o.filled_quantity <> f.traded) "
+    "SELECT id, filled, traded, COUNT(*) OVER () FROM bad ORDER BY id LIMIT {p}"
 )
 _FLOWS = (
     "SELECT {who}, symbol, SUM(quantity), SUM(price * quantity) FROM trades "
@@ -127,11 +134,15 @@ class AuditReads:
                 break
         return out
 
-    def open_locks(self) -> dict[tuple[uuid.UUID, str, str], int]:
-        """Per (user, symbol, side) of the open orders: BUY the sum of price * remaining
-        (ticks x lots), SELL the remaining lots."""
-        rows = self._rows(_OPEN_LOCKS, text="::text" if self.pg else "")
-        return {(self._uid(u), s, side): int(total) for u, s, side, total in rows}
+    def open_locks(self, symbols: Iterable[str]) -> dict[tuple[uuid.UUID, str, str], int]:
+        """Per (user, symbol, side) of the open orders of `symbols`: BUY the sum of price *
+        remaining (ticks x lots), SELL the remaining lots."""
+        text = "::text" if self.pg else ""
+        return {
+            (self._uid(user), symbol, side): int(total)
+            for symbol in symbols
+            for user, side, total in self._rows(_OPEN_LOCKS, (symbol,), text=text)
+        }
 
     def open_orders(self, symbol: str) -> dict[int, int]:
         """Remaining lots of each open order of `symbol`, by id."""
@@ -149,7 +160,7 @@ class AuditReads:
     ) -> tuple[int, list[tuple[int, int, int]]]:
         """Orders with id > `from_order` whose filled quantity differs from the sum of their
         trades with id > `after_trade`: how many, and the first as (id, filled, traded)."""
-        rows = self._rows(_FILLS, (after_trade, after_trade, from_order, limit))
+        rows = self._rows(_FILLS, (after_trade, after_trade, from_order, from_order, limit))
         count = int(rows[0][3]) if rows else 0
         return count, [(int(i), int(f), int(t)) for i, f, t, _ in rows]
 

@@ -265,3 +265,40 @@ def test_only_the_last_snapshots_are_kept(live) -> None:
     assert first.status_code == 404 and "last 16 snapshots" in first.json()["message"]
     last = live.client.post("/admin/audit", json={"snapshot": ids[-1]}, headers=ADMIN)
     assert last.status_code == 200 and last.json()["passed"] is True
+
+
+def test_past_the_limit_the_fills_of_the_orders_since_the_snapshot_are_checked(
+    tmp_path: Path,
+) -> None:
+    with (
+        ServerThread(exchange_settings(tmp_path)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        server.app.fastapi.state.auditor.full_fill_check_orders = 10
+        users = client.post(
+            "/admin/users", json={"count": 2, "balances": DEPOSITS}, headers=ADMIN
+        ).json()["users"]
+        cross = {"symbol": "BTCUSD", "quantity": "0.1", "price": "50000"}
+        for user, side in ((users[0], "SELL"), (users[1], "BUY")) * 10:  # 10 trades, ids 1-20
+            client.post("/api/v1/orders", json={**cross, "side": side}, headers=key(user))
+        snap = client.post("/admin/audit/snapshot", headers=ADMIN).json()["snapshot"]
+        for user, side in ((users[0], "SELL"), (users[1], "BUY")) * 3:  # ids 21-26
+            client.post("/api/v1/orders", json={**cross, "side": side}, headers=key(user))
+        db = sa.create_engine(f"sqlite:///{tmp_path / 'exchange.db'}")
+        try:
+            with db.begin() as conn:  # before the snapshot: outside the scope
+                conn.execute(sa.text("UPDATE orders SET filled_quantity = 1 WHERE id = 3"))
+            body = {"snapshot": snap}
+            report = client.post("/admin/audit", json=body, headers=ADMIN).json()
+            check = report["checks"][CHECK_NAMES.index("no_overfilled_order")]
+            assert check["passed"], check
+            assert f"the 6 orders placed since snapshot {snap}" in check["detail"]
+            with db.begin() as conn:
+                conn.execute(sa.text("UPDATE orders SET filled_quantity = 1 WHERE id = 24"))
+            failed = _failed(client.post("/admin/audit", json=body, headers=ADMIN).json())
+            assert "order 24 filled 1, its trades 10000" in failed["no_overfilled_order"]
+            # without a snapshot every order is checked
+            failed = _failed(client.post("/admin/audit", headers=ADMIN).json())
+            assert "2 not matching their trades" in failed["no_overfilled_order"]
+        finally:
+            db.dispose()
