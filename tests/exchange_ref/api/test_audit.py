@@ -4,6 +4,7 @@ to the store behind the exchange's back fails the check that names it (SQLite an
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,3 +303,41 @@ def test_past_the_limit_the_fills_of_the_orders_since_the_snapshot_are_checked(
             assert "2 not matching their trades" in failed["no_overfilled_order"]
         finally:
             db.dispose()
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_audits_taken_while_orders_flow_see_one_consistent_moment(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Memory and store are compared at one moment: orders placed during the audit never
+    show as a difference."""
+    settings = exchange_settings(tmp_path, database_url=_url(tmp_path, backend, request))
+    with ServerThread(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        users = client.post(
+            "/admin/users", json={"count": 4, "balances": DEPOSITS}, headers=ADMIN
+        ).json()["users"]
+        snap = client.post("/admin/audit/snapshot", headers=ADMIN).json()["snapshot"]
+        stop = threading.Event()
+
+        def trade(user: dict[str, str], seed: int) -> None:
+            rng = random.Random(seed)
+            with httpx.Client(base_url=server.url, timeout=30) as own:
+                while not stop.is_set():
+                    own.post("/api/v1/orders/batch", json=_orders(rng, 20), headers=key(user))
+
+        traders = [threading.Thread(target=trade, args=(u, i)) for i, u in enumerate(users)]
+        for t in traders:
+            t.start()
+        try:
+            reports = [
+                client.post("/admin/audit", json={"snapshot": snap}, headers=ADMIN).json()
+                for _ in range(8)
+            ]
+        finally:
+            stop.set()
+            for t in traders:
+                t.join()
+        assert [_failed(r) for r in reports] == [{}] * 8
+        assert len({r["max_order_id"] for r in reports}) >= 3  # orders flowed in between
