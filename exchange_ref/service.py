@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 from common.redact import redact
 from exchange_ref.echo import clip
@@ -56,6 +56,7 @@ from exchange_ref.users import User, UserRegistry
 __all__ = ["ExchangeService", "User", "wall_clock_us"]
 
 log = logging.getLogger("pincex.exchange")
+T = TypeVar("T")
 Quote = tuple[int, int]  # a book level: (price in ticks, quantity in lots)
 
 
@@ -89,6 +90,8 @@ class ExchangeService:
         self.specs: dict[str, SymbolSpec] = {s: DEFAULT_SYMBOLS[s] for s in settings.symbols}
         self.exchange = Exchange(self.specs.values())
         self.users = UserRegistry()
+        # what each user created by this process was given (the audit's starting balances)
+        self.deposits: dict[uuid.UUID, dict[str, int]] = {}
         self.next_order_id = 1
         self.ready = False
         self.failed: str | None = None
@@ -182,6 +185,7 @@ class ExchangeService:
             user = self.users.add(record)
             for asset, atoms in per_user.items():
                 accounts.deposit(user.owner, asset, atoms)
+            self.deposits[user.id] = per_user
             users.append((user, api_key))
         self._flush_balances()
         return users
@@ -329,14 +333,33 @@ class ExchangeService:
         try:
             await self.committer.durable()
         except Exception as exc:
-            self.failed = redact(f"{type(exc).__name__}: {exc}")
-            self.ready = False
-            log.error("storage write failed; refusing work until restarted: %s", self.failed)
-            raise NotDurable(
-                "the exchange could not commit; it must be "
-                "restarted (nothing of this request was acknowledged)"
-            ) from None
+            raise self._storage_failed(exc) from None
         self._publish_committed(mark)
+
+    async def at_rest(self, capture: Callable[[], T]) -> T:
+        """`capture()`, run at a moment when the database holds exactly what is in memory.
+
+        Commits are held, the one in flight is awaited, and everything recorded is written at
+        once on the event loop (blocking it for that one write); `capture` must not await.
+        Commits resume as it returns. Raises NotDurable when that write fails."""
+        async with self.committer.held():
+            self._flush_balances()
+            mark = self._outbox_base + len(self._outbox)
+            try:
+                self.committer.commit_now()
+            except Exception as exc:
+                raise self._storage_failed(exc) from None
+            self._publish_committed(mark)
+            return capture()
+
+    def _storage_failed(self, exc: Exception) -> NotDurable:
+        self.failed = redact(f"{type(exc).__name__}: {exc}")
+        self.ready = False
+        log.error("storage write failed; refusing work until restarted: %s", self.failed)
+        return NotDurable(
+            "the exchange could not commit; it must be "
+            "restarted (nothing of this request was acknowledged)"
+        )
 
     def _publish_committed(self, mark: int) -> None:
         count = mark - self._outbox_base

@@ -23,6 +23,7 @@ from exchange_ref.api.responses import JSONBytes, error_response
 from exchange_ref.api.routes import router
 from exchange_ref.api.views import WireViews
 from exchange_ref.api.ws import websocket_session
+from exchange_ref.audit import Auditor
 from exchange_ref.feed.hub import MarketDataHub
 from exchange_ref.metrics import ChildCache, ExchangeMetrics, monitor_event_loop_lag
 from exchange_ref.service import ExchangeService
@@ -77,6 +78,7 @@ def create_app(
         service.feed = views
         app.state.views = views
         app.state.service = service
+        app.state.auditor = Auditor(service)
         lag_task = asyncio.create_task(monitor_event_loop_lag(metrics))
         try:
             await service.start()

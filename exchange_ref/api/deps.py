@@ -9,10 +9,11 @@ from fastapi.security import APIKeyHeader
 
 from exchange_ref.api.auth import authenticate, require_admin, running
 from exchange_ref.api.views import WireViews
+from exchange_ref.audit import Auditor
 from exchange_ref.service import ExchangeService
 from exchange_ref.users import User
 
-__all__ = ["AdminKey", "CurrentUser", "Service", "Views", "get_service"]
+__all__ = ["AdminKey", "Audits", "CurrentUser", "Service", "Views", "get_service"]
 
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="a user's API key")
 
@@ -26,7 +27,14 @@ async def get_views(request: Request) -> WireViews:
     return views
 
 
+async def get_auditor(request: Request) -> Auditor:
+    running(getattr(request.app.state, "service", None))
+    auditor: Auditor = request.app.state.auditor
+    return auditor
+
+
 Service = Annotated[ExchangeService, Depends(get_service)]
+Audits = Annotated[Auditor, Depends(get_auditor)]
 Views = Annotated[WireViews, Depends(get_views)]
 
 

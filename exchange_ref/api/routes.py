@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from starlette.responses import Response
 
 from exchange_ref.api import orders
-from exchange_ref.api.deps import AdminKey, CurrentUser, Service, Views
+from exchange_ref.api.deps import AdminKey, Audits, CurrentUser, Service, Views
 from exchange_ref.api.responses import JSONBytes
 from exchange_ref.api.wire import (
     BatchResponse,
@@ -22,11 +22,13 @@ from exchange_ref.api.wire import (
     WireError,
     clip,
 )
+from exchange_ref.audit import MAX_AUDIT_RANGES, UnknownSnapshot
 from exchange_ref.service import ExchangeService
 
 __all__ = ["router"]
 
 router = APIRouter()
+M = TypeVar("M", bound=BaseModel)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "the request breaks a rule"},
@@ -183,6 +185,16 @@ async def reset_metrics_get(service: Service, _admin: AdminKey) -> Response:
     return await reset_metrics(service, None)
 
 
+def _validated(model: type[M], raw: Any) -> M:
+    """`raw` as `model`, or WireError naming the first field that is wrong."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise WireError("INVALID_REQUEST", f"{clip(where)[1:-1]}: {first['msg']}") from None
+
+
 class UsersIn(BaseModel):
     count: int = Field(ge=1, le=10_000)
     balances: dict[str, str] = Field(
@@ -213,13 +225,7 @@ async def create_users(request: Request, service: Service, _admin: AdminKey) -> 
 
     The body is read only once the admin key is checked (a stranger's body is never parsed)."""
     orders.check_json_type(request.headers.get("content-type"))
-    raw = orders.decode_json(await request.body())
-    try:
-        body = UsersIn.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise WireError("INVALID_REQUEST", f"{clip(where)[1:-1]}: {first['msg']}") from None
+    body = _validated(UsersIn, orders.decode_json(await request.body()))
     assets = set(service.assets())
     deposits: dict[str, Decimal] = {}
     for asset, text in body.balances.items():
@@ -245,3 +251,61 @@ async def create_users(request: Request, service: Service, _admin: AdminKey) -> 
         {"users": [{"userId": str(u.id), "name": u.name, "apiKey": key} for u, key in users]},
         status_code=201,
     )
+
+
+_OrderId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+
+
+class AuditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="a snapshot id from POST /admin/audit/snapshot, taken before the load",
+    )
+    order_ids: list[tuple[_OrderId, _OrderId]] | None = Field(
+        default=None,
+        max_length=MAX_AUDIT_RANGES,
+        description="inclusive [lo, hi] ranges of the acknowledged order ids; "
+        "none given: every id the exchange has numbered",
+    )
+
+
+@router.post("/admin/audit/snapshot", tags=["admin"], responses=_ADMIN_ERRORS)
+async def audit_snapshot(auditor: Audits, views: Views, _admin: AdminKey) -> Response:
+    """Remember every user's balances and the trade and order high-water marks now (after the
+    pending writes are durable), for `POST /admin/audit` after a load test."""
+    return JSONBytes(views.audit_snapshot(await auditor.snapshot()))
+
+
+@router.post(
+    "/admin/audit",
+    tags=["admin"],
+    responses={**_ADMIN_ERRORS, 400: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {"application/json": {"schema": AuditIn.model_json_schema()}},
+        }
+    },
+)
+async def audit(request: Request, auditor: Audits, views: Views, _admin: AdminKey) -> Response:
+    """Wait until every pending write is durable, then check the exchange's invariants
+    (orders present, funds conserved, balances reconciled with trades, ...); 200 whether
+    they pass or not, with `passed` and one entry per check."""
+    orders.check_json_type(request.headers.get("content-type"))
+    raw = await request.body()
+    value = orders.decode_json(raw) if raw.strip() else {}
+    if not isinstance(value, dict):
+        raise WireError("INVALID_REQUEST", "the body must be a JSON object (or empty)")
+    body = _validated(AuditIn, value)
+    for i, (lo, hi) in enumerate(body.order_ids or ()):
+        if lo > hi:
+            raise WireError("INVALID_REQUEST", f"order_ids.{i}: [{lo}, {hi}] ends before it starts")
+    try:
+        report = await auditor.audit(body.snapshot, body.order_ids)
+    except UnknownSnapshot as exc:
+        raise WireError(exc.code, exc.message, 404) from None
+    return JSONBytes(views.audit_report(report))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from exchange_ref.audit import AuditReport, AuditSnapshot
 from exchange_ref.engine.exchange import Cancellation, Placement, Trade
 from exchange_ref.engine.types import (
     DEFAULT_SYMBOLS,
@@ -120,6 +121,28 @@ class WireViews:
             }
             for asset, available, locked in rows
         ]
+
+    # ------------------------------------------------------------------ audit
+    @staticmethod
+    def audit_snapshot(snap: AuditSnapshot) -> dict[str, Any]:
+        return {
+            "snapshot": snap.id,
+            "max_trade_id": snap.max_trade_id,
+            "max_order_id": snap.max_order_id,
+        }
+
+    @staticmethod
+    def audit_report(report: AuditReport) -> dict[str, Any]:
+        return {
+            "passed": report.passed,
+            "snapshot": report.snapshot,
+            "max_order_id": report.max_order_id,
+            "max_trade_id": report.max_trade_id,
+            "seconds": round(report.seconds, 6),
+            "checks": [
+                {"name": c.name, "passed": c.passed, "detail": c.detail} for c in report.checks
+            ],
+        }
 
     # ------------------------------------------------------------------ market views (cached)
     def ticker(self, service: ExchangeService, symbol: str) -> dict[str, Any]:

@@ -110,6 +110,11 @@ class Accounts:
         self.touched.add((payer, asset))
         self.touched.add((payee, asset))
 
+    def supply(self) -> dict[str, int]:
+        """Per asset, what was deposited minus what was withdrawn (restored balances count as
+        deposits): the total that the sum over owners of available + locked must equal."""
+        return dict(self._supply)
+
     def totals(self) -> dict[str, int]:
         """Sum of available + locked per asset over all owners."""
         out: dict[str, int] = {}

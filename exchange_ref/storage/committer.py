@@ -6,6 +6,9 @@
     await committer.durable()                # returns once that order is committed
     await committer.stop()                   # flushes what is pending
 
+    async with committer.held():             # no commit starts in the block (an audit's
+        committer.commit_now()               # consistent point: memory = database)
+
 A background task waits until `durable()` signals pending work, starts at most one commit per
 `interval_ms` (so records of concurrent requests gather; after a quiet spell the first record
 is written at once, and when a write takes longer than the interval the next follows it), swaps
@@ -18,8 +21,9 @@ PostgreSQL writes run on one worker thread so network round trips do not block t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 
@@ -64,6 +68,9 @@ class Committer:
         self._executor: ThreadPoolExecutor | None = None
         self._stopping = False
         self._last_commit_start = 0.0
+        self._holds = 0
+        self._released = asyncio.Event()
+        self._released.set()
 
     @property
     def pending(self) -> int:
@@ -101,6 +108,42 @@ class Committer:
         self._wakeup.set()
         await future
 
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Hold commits: the block is entered once the commit in flight (if any) is done, and
+        no commit starts until it exits. With `commit_now()` and no await in between, the
+        database then holds exactly what the caller has recorded so far."""
+        self._holds += 1
+        self._released.clear()
+        try:
+            while self._inflight_waiters is not None:
+                future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._inflight_waiters.append(future)
+                with contextlib.suppress(Exception):
+                    await future
+            yield
+        finally:
+            self._holds -= 1
+            if not self._holds:
+                self._released.set()
+
+    def commit_now(self) -> None:
+        """Write the current batch at once on this thread, blocking it (inside `held()` only).
+
+        Its waiters are answered as by a background commit; a failed write fails them and is
+        raised."""
+        if not self._holds or self._inflight_waiters is not None:
+            raise RuntimeError("commit_now() needs held() and no commit in flight")
+        batch, waiters = self.batch, self._waiters
+        self.batch, self._waiters = WriteBatch(), []
+        started = perf_counter()
+        try:
+            self.store.write(batch)
+        except Exception as exc:
+            self._failed_write(exc, waiters)
+            raise
+        self._written(len(batch), started, waiters)
+
     async def stop(self) -> None:
         """Commit everything pending, then stop. Raises if a write during the flush failed."""
         task = self._task
@@ -133,6 +176,9 @@ class Committer:
                     await wakeup.wait()
                     wakeup.clear()
                     continue
+                if self._holds:
+                    await self._released.wait()
+                    continue
                 if not self._stopping:
                     delay = self._last_commit_start + self.interval - perf_counter()
                     if delay > 0:
@@ -156,27 +202,33 @@ class Committer:
             else:
                 self.store.write(batch)
         except Exception as exc:
-            self.failures += 1
-            self.failed = exc
-            self._fail_waiters(exc, waiters)
+            self._failed_write(exc, waiters)
         except BaseException:
             self._fail_waiters(RuntimeError("the commit was interrupted"), waiters)
             raise
         else:
-            self.commits += 1
-            self.last_commit_size = size
-            self.failed = None
-            for future in waiters:
-                if not future.done():
-                    future.set_result(None)
-            if self.on_commit is not None:
-                try:
-                    self.on_commit(size, perf_counter() - started)
-                except Exception:
-                    _log.exception("on_commit callback failed")
+            self._written(size, started, waiters)
         finally:
             self._inflight_waiters = None
             self._inflight_size = 0
+
+    def _written(self, size: int, started: float, waiters: list[asyncio.Future[None]]) -> None:
+        self.commits += 1
+        self.last_commit_size = size
+        self.failed = None
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(size, perf_counter() - started)
+            except Exception:
+                _log.exception("on_commit callback failed")
+
+    def _failed_write(self, exc: Exception, waiters: list[asyncio.Future[None]]) -> None:
+        self.failures += 1
+        self.failed = exc
+        self._fail_waiters(exc, waiters)
 
     @staticmethod
     def _fail_waiters(exc: BaseException, waiters: list[asyncio.Future[None]]) -> None:

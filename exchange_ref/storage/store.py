@@ -282,23 +282,11 @@ class Store:
     def load(self) -> Snapshot:
         """Users, balances and open orders (id order), with the highest order and trade ids."""
         sql = self.statements
-        with self._connection() as conn:
-            if self.is_postgres:
-                with conn.transaction():
-                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    results = [
-                        conn.execute(q).fetchall()
-                        for q in (sql.load_users, sql.load_balances, sql.load_orders, sql.max_ids)
-                    ]
-            else:
-                conn.execute("BEGIN")
-                try:
-                    results = [
-                        conn.execute(q).fetchall()
-                        for q in (sql.load_users, sql.load_balances, sql.load_orders, sql.max_ids)
-                    ]
-                finally:
-                    conn.execute("COMMIT")
+        with self.read_transaction() as conn:
+            results = [
+                conn.execute(q).fetchall()
+                for q in (sql.load_users, sql.load_balances, sql.load_orders, sql.max_ids)
+            ]
         users, balances, orders, ((max_order, max_trade),) = results
         return Snapshot(
             users=[self._user(r) for r in users],
@@ -307,6 +295,26 @@ class Store:
             max_order_id=int(max_order),
             max_trade_id=int(max_trade),
         )
+
+    @contextlib.contextmanager
+    def read_transaction(self) -> Iterator[Any]:
+        """A DBAPI connection inside one read-only transaction whose view of the database is
+        fixed when the block is entered (PostgreSQL: REPEATABLE READ; SQLite: its WAL read
+        snapshot), so that the reads inside it agree with each other whatever commits later.
+        The connection may be used from another thread inside the block, one at a time."""
+        with self._connection() as conn:
+            if self.is_postgres:
+                with conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    conn.execute("SELECT version FROM schema_version").fetchall()
+                    yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT version FROM schema_version").fetchall()
+                yield conn
+            finally:
+                conn.execute("COMMIT")
 
     def orders_for_user(self, user_id: uuid.UUID, limit: int = 50) -> list[OrderRecord]:
         """The user's orders, newest first."""

@@ -176,3 +176,65 @@ def test_offload_defaults_by_backend(sqlite_store: Store) -> None:
 @pytest.mark.postgres
 def test_offload_defaults_to_a_thread_on_postgres(pg_store: Store) -> None:
     assert Committer(pg_store).offload is True
+
+
+def test_commit_now_inside_held_writes_at_once_and_answers_the_waiters(store: Store) -> None:
+    async def main() -> None:
+        committer = Committer(store, interval_ms=60_000)  # the background task would wait
+        await committer.start()
+        try:
+            committer.batch.record_order(order(1))
+            await committer.durable()  # the first commit after a quiet spell goes at once
+            committer.batch.record_order(order(2))
+            waiter = asyncio.ensure_future(committer.durable())
+            await asyncio.sleep(0)
+            async with committer.held():
+                committer.commit_now()
+                assert open_ids(store.url) == [1, 2]
+                assert committer.pending == 0
+            await asyncio.wait_for(waiter, 5)
+            with pytest.raises(RuntimeError, match="needs held"):
+                committer.commit_now()
+        finally:
+            await committer.stop()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("offload", [True, False])
+def test_no_commit_starts_while_held(store: Store, offload: bool) -> None:
+    async def main() -> None:
+        committer = Committer(store, interval_ms=1, offload=offload)
+        await committer.start()
+        try:
+            async with committer.held():
+                committer.batch.record_order(order(1))
+                waiter = asyncio.ensure_future(committer.durable())
+                await asyncio.sleep(0.05)
+                assert not waiter.done()
+                assert open_ids(store.url) == []
+            await asyncio.wait_for(waiter, 5)
+            assert open_ids(store.url) == [1]
+        finally:
+            await committer.stop()
+
+    asyncio.run(main())
+
+
+def test_held_waits_for_the_commit_in_flight(store: Store) -> None:
+    async def main() -> None:
+        committer = Committer(store, interval_ms=1, offload=True)
+        await committer.start()
+        try:
+            for oid in range(1, 2001):
+                committer.batch.record_order(order(oid))
+            waiter = asyncio.ensure_future(committer.durable())
+            while committer._inflight_waiters is None:  # the write has started on its thread
+                await asyncio.sleep(0.0005)
+            async with committer.held():
+                assert waiter.done()
+                assert len(open_ids(store.url)) == 2000
+        finally:
+            await committer.stop()
+
+    asyncio.run(main())
