@@ -12,6 +12,7 @@ run steps up to `rate` in four steps, the last one missing the p99 target.
 from __future__ import annotations
 
 import math
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -234,7 +235,7 @@ def loadtest_run(
     if pattern == "steps":
         config["steps"] = [{**s, "met": s["latency_ms"]["p99"] < _P99_TARGET_MS} for s in stages]
     return Run(
-        id=run_id or str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | seed, version=4)),
+        id=run_id or str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)),
         kind="loadtest",
         profile=profile,
         target="http://127.0.0.1:8080",

@@ -38,7 +38,8 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (make sysdeps installs it)"
 )
 
-TITLES = ("Overview", "Runs", "Compare", "Regressions", "Capacity", "Benchmarks", "Live", "Reports")
+TITLES = ("Overview", "Runs", "Compare", "Regressions", "Capacity", "Benchmarks", "Load tests",
+          "Live", "Reports")  # fmt: skip
 # (screenshot name, URL path, the page's title)
 # The first page opened is a deep link on a fresh server: the sidebar must still be the app's
 # navigation, not a listing of the page files.
@@ -50,6 +51,7 @@ PAGES = [
     ("compare", "compare", "Compare"),
     ("regressions", "regressions", "Regressions"),
     ("benchmarks", "benchmarks", "Benchmarks"),
+    ("loadtests", "loadtests", "Load tests"),
     ("live", "live", "Live"),
     ("reports", "reports", "Reports"),
 ]
