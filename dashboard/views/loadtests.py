@@ -5,6 +5,9 @@ correctness invariants and the post-test analysis."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -134,27 +137,34 @@ def _steps(record: LoadTestRecord) -> None:
 
 
 def _checks(record: LoadTestRecord) -> None:
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Pre-test checklist")
-        if record.preflight.empty:
-            ui.blank("this run kept no pre-test checklist")
-        else:
-            table = record.preflight.assign(
-                status=[CHECK_LABELS.get(s, s) for s in record.preflight["status"]]
-            )
-            st.dataframe(table, hide_index=True, width="stretch", key="lt_preflight")
-    with right:
-        st.subheader("Correctness invariants")
-        if record.invariants is None:
-            ui.blank("not checked: the target was not the exchange")
-        elif record.invariants.empty:
-            ui.blank("no invariant was checked")
-        else:
-            table = record.invariants.assign(
-                passed=["✓ held" if p else "✗ broken" for p in record.invariants["passed"]]
-            )
-            st.dataframe(table, hide_index=True, width="stretch", key="lt_invariants")
+    st.subheader("Pre-test checklist")
+    if record.preflight.empty:
+        ui.blank("this run kept no pre-test checklist")
+    else:
+        table = record.preflight.assign(
+            status=[CHECK_LABELS.get(s, s) for s in record.preflight["status"]]
+        )
+        st.dataframe(table, hide_index=True, width="stretch", key="lt_preflight")
+    st.subheader("Correctness invariants")
+    if record.invariants is None:
+        ui.blank("not checked: the target was not the exchange")
+    elif record.invariants.empty:
+        ui.blank("no invariant was checked")
+    else:
+        table = record.invariants.assign(
+            passed=["✓ held" if p else "✗ broken" for p in record.invariants["passed"]]
+        )
+        st.dataframe(table, hide_index=True, width="stretch", key="lt_invariants")
+
+
+def _figures(title: str, figures: Mapping[str, Any]) -> None:
+    """A flat mapping as a two-column table, a nested one as JSON."""
+    st.markdown(f"**{title}**")
+    if any(isinstance(v, Mapping | list) for v in figures.values()):
+        st.json(dict(figures), expanded=False)
+        return
+    rows = pd.DataFrame({"figure": list(figures), "value": [str(v) for v in figures.values()]})
+    st.dataframe(rows, hide_index=True)
 
 
 def _analysis(record: LoadTestRecord) -> None:
@@ -164,16 +174,14 @@ def _analysis(record: LoadTestRecord) -> None:
         ui.blank("this run kept no post-test analysis")
         return
     if a.baseline:
-        st.markdown("**Against the pinned baseline**")
-        st.json(dict(a.baseline), expanded=False)
+        _figures("Against the pinned baseline", a.baseline)
     else:
         st.markdown("**Against the pinned baseline**: none was pinned for this profile.")
     for title, items in (("Bottleneck", a.bottleneck), ("Recommendations", a.recommendations)):
         st.markdown(f"**{title}**")
         st.markdown("\n".join(f"- {item}" for item in items) if items else "— none")
     if a.capacity_update:
-        st.markdown("**Capacity model**")
-        st.json(dict(a.capacity_update), expanded=True)
+        _figures("Capacity model", a.capacity_update)
 
 
 ui.page_header(

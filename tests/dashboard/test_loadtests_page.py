@@ -79,6 +79,8 @@ def test_a_passed_run_shows_its_verdicts_stages_mix_and_checklists(
     assert set(_table(at, "detail")["passed"]) == {"✓ held"}
     text = "\n".join(m.value for m in at.markdown)
     assert "Run more exchange workers" in text and "none was pinned" in text
+    capacity = _table(at, "figure", "value")
+    assert list(capacity["figure"]) == ["measured_per_pod", "configured_per_pod", "update"]
 
 
 def test_a_stress_run_marks_its_maximum_capacity(
