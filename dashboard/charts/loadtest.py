@@ -28,6 +28,17 @@ _LAYOUT = {
 }
 
 
+def _rate_and_p99_axes(fig: go.Figure, title: str) -> None:
+    """Requests per second on the left axis, p99 ms on the right one (traces on `y2`)."""
+    fig.update_layout(
+        title=title,
+        yaxis={"title": "requests per second", "rangemode": "tozero"},
+        yaxis2={"title": "p99 ms", "overlaying": "y", "side": "right", "rangemode": "tozero",
+                "showgrid": False},
+        **_LAYOUT,
+    )  # fmt: skip
+
+
 def _offered(stages: pd.DataFrame) -> tuple[list[float], list[float]]:
     """The planned rate as a line through each stage's start and end rates."""
     xs: list[float] = []
@@ -77,14 +88,8 @@ def stages_timeline(points: pd.DataFrame, stages: pd.DataFrame) -> go.Figure | N
         fig.add_trace(go.Scatter(x=p99["second"], y=p99["value"], mode="lines", yaxis="y2",
                                  name="p99 ms (from due time)",
                                  line={"color": P99, "width": 2}))  # fmt: skip
-    fig.update_layout(
-        title="Stages: offered against achieved rate, and p99 per second",
-        xaxis_title="seconds since start",
-        yaxis={"title": "requests per second", "rangemode": "tozero"},
-        yaxis2={"title": "p99 ms", "overlaying": "y", "side": "right", "rangemode": "tozero",
-                "showgrid": False},
-        **_LAYOUT,
-    )  # fmt: skip
+    _rate_and_p99_axes(fig, "Stages: offered against achieved rate, and p99 per second")
+    fig.update_layout(xaxis_title="seconds since start")
     return fig
 
 
@@ -129,12 +134,6 @@ def steps_chart(steps: pd.DataFrame, best: int | None) -> go.Figure | None:
         fig.add_annotation(x=row["name"], y=float(achieved.loc[best]), text="★ max capacity",
                            showarrow=True, arrowhead=2, ay=-40,
                            font={"color": COMPLETED})  # fmt: skip
-    fig.update_layout(
-        title="Stress steps: the highest rate that still met the targets",
-        barmode="overlay",
-        yaxis={"title": "requests per second", "rangemode": "tozero"},
-        yaxis2={"title": "p99 ms", "overlaying": "y", "side": "right", "rangemode": "tozero",
-                "showgrid": False},
-        **_LAYOUT,
-    )  # fmt: skip
+    _rate_and_p99_axes(fig, "Stress steps: the highest rate that still met the targets")
+    fig.update_layout(barmode="overlay")
     return fig
