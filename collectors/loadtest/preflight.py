@@ -21,6 +21,7 @@ Every check is bounded by short timeouts and never raises: whatever goes wrong b
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -46,6 +47,7 @@ CHECK_NAMES: tuple[str, ...] = (
 )
 # requests the checklist itself sends: not counted when judging whether the target is idle
 _OWN_ROUTES = ("/metrics", "/health/", "/admin/")
+_SEEDED_BUDGET_S = 10.0  # seconds the seeded keys' check may take in all
 _PROMETHEUS_HOW = "set PINCEX_PROMETHEUS_URL (the collectors' settings) to check one"
 
 
@@ -143,22 +145,20 @@ class _Checks:
             self.reachable = False
             return "fail", f"cannot reach {self.probe.base}: {live.error}"
         ready = self.probe.get("/health/ready")
-        if live.status == 404 and ready.status == 404:
-            base = self.probe.get("/")
-            if base.error is not None:
-                return "fail", f"cannot reach {self.probe.base}/: {base.error}"
-            return "pass", (
-                f"no /health routes (HTTP 404): not the exchange; the base URL answered "
-                f"HTTP {base.status}, so something is serving"
-            )
-        self.exchange = _answers_like_exchange(live)
+        self.exchange = _answers_like_exchange(live) or _answers_like_exchange(ready)
+        answers = f"/health/live answered {live.described}, /health/ready {ready.described}"
         if live.status == 200 and ready.status == 200:
             return "pass", (
                 f"/health/live and /health/ready answered 200 ({live.ms:.0f} ms, {ready.ms:.0f} ms)"
             )
-        return "fail", (
-            f"/health/live answered {live.described}, /health/ready answered {ready.described} "
-            "(both should be 200)"
+        if self.exchange:  # the exchange, not live or not ready yet (503 while it starts)
+            return "fail", f"{answers} (both should be 200)"
+        base = self.probe.get("/")
+        if base.error is not None:
+            return "fail", f"{answers}, and its base URL: {base.error}"
+        return "pass", (
+            f"no /health routes ({answers}): not the exchange; the base URL answered "
+            f"HTTP {base.status}, so something is serving"
         )
 
     def metrics_reset(self) -> tuple[CheckStatus, str]:
@@ -212,7 +212,13 @@ class _Checks:
             return "fail", f"cannot reach {self.probe.base} to check {len(keys)} keys"
         assets = ("USD", symbol.removesuffix("USD"))
         lowest: dict[str, Decimal] = {}
+        deadline = time.monotonic() + _SEEDED_BUDGET_S
         for n, key in enumerate(keys, start=1):
+            if time.monotonic() > deadline:
+                return "fail", (
+                    f"only {n - 1} of {len(keys)} keys checked within {_SEEDED_BUDGET_S:g} s: "
+                    "the target answers too slowly to check the rest"
+                )
             reply = self.probe.get("/api/v1/account/balance", headers={"X-API-Key": key})
             if reply.status != 200:
                 return "fail", (

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from collectors.scrape.parse import Snapshot
 from collectors.scrape.source import DirectScrape, ScrapeError
@@ -38,8 +39,7 @@ class Reply:
         return f"HTTP {self.status}" if self.status is not None else f"nothing ({self.error})"
 
     def json(self) -> Any:
-        import orjson
-
+        """The body as JSON; ValueError when it is not."""
         return orjson.loads(self.body)
 
 
