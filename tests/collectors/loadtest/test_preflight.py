@@ -147,17 +147,57 @@ class _NoHealth(NoMetrics):
         super().do_GET()
 
 
-def test_a_server_without_health_routes_passes_by_answering(pinned_store: Path) -> None:
-    with serving(_NoHealth) as url:
+class _LiveOnly(NoMetrics):
+    """Not the exchange: a plain-text /health/live, 404 on /health/ready and /metrics."""
+
+    def do_GET(self) -> None:
+        body = b"ok" if self.path == "/health/live" else b""
+        code = 404 if self.path in ("/health/ready", "/metrics") else 200
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Starting(NoMetrics):
+    """Answers /health as the exchange does while it rebuilds its books: live, not ready."""
+
+    def do_GET(self) -> None:
+        ready = self.path == "/health/ready"
+        body = b'{"status": "starting"}' if ready else b'{"status": "live"}'
+        self.send_response(503 if ready else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize("handler", [_NoHealth, _LiveOnly], ids=["no-health", "live-only"])
+def test_a_server_without_health_routes_passes_by_answering(
+    pinned_store: Path, handler: type[NoMetrics]
+) -> None:
+    with serving(handler) as url:
         result = _run(url, pinned_store)
     checks = _by_name(result)
     status, reason = checks["target_healthy"]
-    assert status == "pass" and "no /health routes" in reason and "HTTP 200" in reason
+    assert status == "pass" and "no /health routes" in reason
+    assert "/health/ready HTTP 404" in reason and "the base URL answered HTTP 200" in reason
     assert checks["monitoring_answering"][0] == "skip"
     assert "not the exchange" in checks["monitoring_answering"][1]
     assert checks["test_data_seeded"][0] == "skip"
     assert checks["target_idle"][0] == "skip"
     assert result.passed
+
+
+def test_an_exchange_that_is_not_ready_fails(pinned_store: Path) -> None:
+    with serving(_Starting) as url:
+        checks = _by_name(_run(url, pinned_store))
+    assert checks["target_healthy"] == (
+        "fail",
+        "/health/live answered HTTP 200, /health/ready HTTP 503 (both should be 200)",
+    )
+    # it answered as the exchange does, so its missing /metrics is a failure, not a skip
+    assert checks["monitoring_answering"][0] == "fail"
 
 
 def test_a_target_that_is_down_fails_or_skips_every_check(tmp_path: Path) -> None:
