@@ -209,7 +209,8 @@ class _Checks:
         if not keys:
             return "skip", "no seeded users' keys given (the test data is seeded by the run)"
         if not self.reachable:
-            return "fail", f"cannot reach {self.probe.base} to check {len(keys)} keys"
+            many = "s" if len(keys) != 1 else ""
+            return "fail", f"cannot reach {self.probe.base} to check {len(keys)} key{many}"
         assets = ("USD", symbol.removesuffix("USD"))
         lowest: dict[str, Decimal] = {}
         deadline = time.monotonic() + _SEEDED_BUDGET_S
@@ -296,7 +297,7 @@ def _prometheus(url: str, timeout: float) -> tuple[CheckStatus, str]:
             if ready.status_code != 200:
                 return "fail", f"Prometheus at {base}: /-/ready answered HTTP {ready.status_code}"
             answer = client.get("/api/v1/query", params={"query": "up"})
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return "fail", f"cannot reach Prometheus at {base}: {type(exc).__name__}: {exc}"
     try:
         found = answer.json()["data"]["result"] if answer.status_code == 200 else None

@@ -49,10 +49,17 @@ class Probe:
     def __init__(self, base: str, timeout: float) -> None:
         self.base = base.rstrip("/")
         self.timeout = timeout
-        self._client = httpx.Client(base_url=self.base, timeout=timeout)
+        self.invalid: str | None = None  # why `base` cannot be asked at all
+        try:
+            self._client = httpx.Client(base_url=self.base, timeout=timeout)
+        except httpx.InvalidURL as exc:
+            self.invalid = f"not a usable URL: {exc}"
+            self._client = httpx.Client(timeout=timeout)
         self._metrics = DirectScrape(self.base, timeout=timeout)
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None) -> Reply:
+        if self.invalid is not None:
+            return Reply(None, self.invalid, 0.0)
         began = time.perf_counter()
         try:
             response = self._client.request(method, path, headers=headers)
@@ -70,9 +77,11 @@ class Probe:
 
     def scrape(self) -> tuple[Snapshot | None, str | None]:
         """The target's /metrics now, or (None, why)."""
+        if self.invalid is not None:
+            return None, self.invalid
         try:
             return self._metrics.scrape(), None
-        except ScrapeError as exc:
+        except (ScrapeError, httpx.InvalidURL) as exc:
             return None, str(exc)
 
     def sleep(self, seconds: float) -> None:

@@ -200,8 +200,10 @@ def test_an_exchange_that_is_not_ready_fails(pinned_store: Path) -> None:
     assert checks["monitoring_answering"][0] == "fail"
 
 
-def test_a_target_that_is_down_fails_or_skips_every_check(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{free_port('127.0.0.1', 0)}"  # nothing listens there
+@pytest.mark.parametrize("port", ["free", "bad"])
+def test_a_target_that_is_down_fails_or_skips_every_check(tmp_path: Path, port: str) -> None:
+    # nothing listens on a free port; a port that is not a number cannot even be asked
+    url = f"http://127.0.0.1:{free_port('127.0.0.1', 0) if port == 'free' else 'x1'}"
     began = time.monotonic()
     result = _run(url, tmp_path / "runs.duckdb", admin_key=ADMIN, keys=["k"])
     assert time.monotonic() - began < 30
