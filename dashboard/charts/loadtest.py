@@ -39,13 +39,13 @@ def _rate_and_p99_axes(fig: go.Figure, title: str) -> None:
     )  # fmt: skip
 
 
-def _offered(stages: pd.DataFrame) -> tuple[list[float], list[float]]:
-    """The planned rate as a line through each stage's start and end rates."""
+def _offered(stages: pd.DataFrame, share: float) -> tuple[list[float], list[float]]:
+    """The planned rate (times `share`) as a line through each stage's start and end rates."""
     xs: list[float] = []
     ys: list[float] = []
     for row in stages.sort_values("start_s").itertuples(index=False):
         xs += [float(row.start_s), float(row.end_s)]
-        ys += [float(row.rate_from or 0.0), float(row.rate_to or 0.0)]
+        ys += [float(row.rate_from or 0.0) * share, float(row.rate_to or 0.0) * share]
     return xs, ys
 
 
@@ -65,18 +65,22 @@ def _bands(fig: go.Figure, stages: pd.DataFrame) -> None:
         )
 
 
-def stages_timeline(points: pd.DataFrame, stages: pd.DataFrame) -> go.Figure | None:
+def stages_timeline(
+    points: pd.DataFrame, stages: pd.DataFrame, scenario: str | None = None, share: float = 1.0
+) -> go.Figure | None:
     """Offered rate (from the stages) against achieved and completed requests per second, and
-    the p99 per second (from the due time) on a second axis, over stage bands."""
-    achieved = series_of(points, "requests_per_s", "client")
-    completed = series_of(points, "completed_per_s", "client")
-    p99 = series_of(points, "latency_p99_ms", "client")
+    the p99 per second (from the due time) on a second axis, over stage bands; of one
+    `scenario` (its series `<name>:<scenario>`, offered times its planned `share`) when given."""
+    suffix = f":{scenario}" if scenario else ""
+    achieved = series_of(points, f"requests_per_s{suffix}", "client")
+    completed = series_of(points, f"completed_per_s{suffix}", "client")
+    p99 = series_of(points, f"latency_p99_ms{suffix}", "client")
     if achieved.empty and p99.empty and stages.empty:
         return None
     fig = go.Figure()
     if not stages.empty:
         _bands(fig, stages)
-        xs, ys = _offered(stages)
+        xs, ys = _offered(stages, share)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="offered (planned)",
                                  line={"color": OFFERED, "dash": "dash"}))  # fmt: skip
     for frame, name, colour in ((achieved, "achieved (sent)", ACHIEVED),
@@ -88,7 +92,8 @@ def stages_timeline(points: pd.DataFrame, stages: pd.DataFrame) -> go.Figure | N
         fig.add_trace(go.Scatter(x=p99["second"], y=p99["value"], mode="lines", yaxis="y2",
                                  name="p99 ms (from due time)",
                                  line={"color": P99, "width": 2}))  # fmt: skip
-    _rate_and_p99_axes(fig, "Stages: offered against achieved rate, and p99 per second")
+    of = f" of {scenario}" if scenario else ""
+    _rate_and_p99_axes(fig, f"Stages: offered against achieved rate, and p99 per second{of}")
     fig.update_layout(xaxis_title="seconds since start")
     return fig
 

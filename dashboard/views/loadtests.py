@@ -17,6 +17,7 @@ from dashboard.charts.loadtest import scenario_latency_chart, stages_timeline, s
 from dashboard.loadtest_record import LoadTestRecord, max_capacity_step
 
 ALL = "(every profile)"
+ALL_REQUESTS = "all requests"
 RUN_COMMAND = (
     "pincex loadtest run --profile baseline --target http://127.0.0.1:8080 --scale 0.05 --label v1"
 )
@@ -91,7 +92,11 @@ def _banner(record: LoadTestRecord, run: pd.Series) -> None:
 def _timeline(view: ui.StoreView, record: LoadTestRecord, run_id: str) -> None:
     st.subheader("Stages")
     points = ui.load(view, lambda: data.series(view.path, view.version, run_id))
-    fig = stages_timeline(points, record.stages)
+    shares = dict(zip(record.scenarios["scenario"], record.scenarios["planned_share"], strict=True))
+    scenario = st.radio("Requests", [ALL_REQUESTS, *shares], horizontal=True, key="lt_series")
+    picked = None if scenario == ALL_REQUESTS else str(scenario)
+    share = float(shares.get(picked) or 1.0) if picked else 1.0
+    fig = stages_timeline(points, record.stages, picked, share)
     if fig is None:
         ui.blank("this run kept no stages and no per-second series")
     else:

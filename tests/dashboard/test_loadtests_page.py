@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -95,6 +96,21 @@ def test_a_stress_run_marks_its_maximum_capacity(
     text = "\n".join(m.value for m in at.markdown)
     assert "Maximum capacity: **1,500 requests/s** (step 2, offered 1,500/s" in text
     assert len(at.get("plotly_chart")) == 3
+
+
+def test_the_timeline_follows_one_scenario(page: Callable[..., AppTest], loadtests: Path) -> None:
+    at = _open(page, loadtests, BASELINE)
+    radio = at.radio(key="lt_series")
+    assert radio.options == ["all requests", "order_placement", "market_data",
+                             "account_operations"]  # fmt: skip
+    whole = at.get("plotly_chart")[0].proto.spec
+    radio.set_value("market_data").run()
+    assert not at.exception
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "p99 per second of market_data" in chart and chart != whole
+    figure = orjson.loads(chart)
+    offered = next(t for t in figure["data"] if t["name"] == "offered (planned)")
+    assert max(offered["y"]) == pytest.approx(400.0 * 0.2)  # the hold rate times its share
 
 
 def test_the_profile_filter_and_the_newest_first_order(
