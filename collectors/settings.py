@@ -38,6 +38,9 @@ class CollectorSettings(BaseSettings):
     store_lock_timeout_s: float = 5.0
     # Seconds a reader retries a locked store before failing.
     store_read_retry_s: float = 2.0
+    # A Prometheus server watching the target (`http://host:9090`), checked by the load test's
+    # preflight (ready, and answering a query); empty: none is checked.
+    prometheus_url: str = ""
 
     @field_validator("store_path")
     @classmethod

@@ -19,6 +19,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("regressions.py", "Regressions", "regressions", ":material/trending_up:"),
     ("capacity.py", "Capacity", "capacity", ":material/dns:"),
     ("benchmarks.py", "Benchmarks", "benchmarks", ":material/speed:"),
+    ("loadtests.py", "Load tests", "loadtests", ":material/stacked_line_chart:"),
     ("live.py", "Live", "live", ":material/monitor_heart:"),
     ("reports.py", "Reports", "reports", ":material/description:"),
 )

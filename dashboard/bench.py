@@ -9,7 +9,8 @@ The generated runs are synthetic but shaped like real ones: orders, market-data 
 under several version labels and profiles, summaries and histograms from lognormal latencies
 (a step up in orders latency planted at 70% of the history, for the regression pages), ramps of
 five orders runs tagged `ramp`, per-second client and server series on one run in twenty and on
-the newest ones, and one run in ten marked not trusted.
+the newest ones, and one run in ten marked not trusted. Among the newest runs, one load test of
+each profile (dashboard.bench_loadtest), so the Load tests page is timed with something to show.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import numpy as np
 from collectors.store.model import Histogram, Point, Run, Summary
 from collectors.store.store import RunStore
 from collectors.store.summarise import summarise
+from dashboard.bench_loadtest import loadtest_run
 
 __all__ = [
     "APP",
@@ -66,6 +68,10 @@ _RAMP_RATES = (500, 1000, 1500, 2000, 2500)
 _VARIANTS = 4  # latency templates per (kind, level), picked at random per run
 _SERIES_EVERY = 20  # one run in this many carries per-second series (and the newest ones)
 _NEWEST_WITH_SERIES = 30
+# (profile, pattern, rate) of the load tests placed among the newest runs, oldest first
+_LOADTESTS = (("baseline", "ramp", 500.0), ("peak", "ramp", 1500.0), ("spike", "spike", 500.0),
+              ("stress", "steps", 3000.0))  # fmt: skip
+_LOADTESTS_FROM_END = 12  # the first load test is this many runs before the newest
 
 
 @dataclass(frozen=True)
@@ -265,8 +271,16 @@ def fill_store(
     store = RunStore(path)
     now = datetime.now(UTC).replace(microsecond=0)
     batch: list[Run] = []
+    first_loadtest = runs - _LOADTESTS_FROM_END if runs >= 2 * _LOADTESTS_FROM_END else runs
     for index, ramp_rate in enumerate(_plan(runs)):
-        batch.append(_run(index, runs, now, rnd, rng, templates, ramp_rate))
+        k = index - first_loadtest
+        if 0 <= k < len(_LOADTESTS):
+            profile, pattern, rate = _LOADTESTS[k]
+            start = now - timedelta(minutes=50 * (runs - index))
+            batch.append(loadtest_run(profile, pattern, rate=rate, started_at=start, seed=index,
+                                      label=_LABELS[-1]))  # fmt: skip
+        else:
+            batch.append(_run(index, runs, now, rnd, rng, templates, ramp_rate))
         if len(batch) == _BATCH or index == runs - 1:
             store.write_many(batch)
             batch = []

@@ -23,10 +23,11 @@ from collectors.store.export import SeedResults
 from collectors.store.export import seed_results as export_seed_results
 from collectors.store.frames import RunFilter
 from collectors.store.headline import PARTS_KINDS
-from collectors.store.store import RunStore
+from collectors.store.store import RunNotFound, RunStore
 from dashboard import queries
+from dashboard.loadtest_record import LoadTestRecord, read_record
 from planning.compare import Difference, Distribution, Side, differences
-from planning.ramp import LoadDefinition, Ramp
+from planning.ramp import LoadDefinition, Ramp, ramp_from_steps
 from planning.regress.report import analyse
 from planning.regress.stored import Detected, histories_from_summaries
 from planning.run_slo import JudgedRun, LatestVerdict
@@ -41,6 +42,9 @@ __all__ = [
     "label_counts",
     "latest_runs",
     "latest_verdicts",
+    "loadtest_profiles",
+    "loadtest_record",
+    "loadtest_runs",
     "percentile_curve",
     "ramp",
     "recent_runs",
@@ -52,6 +56,7 @@ __all__ = [
     "seed_results",
     "series",
     "stamp",
+    "steps_ramp",
     "summaries",
     "summary_history",
     "summary_series",
@@ -340,3 +345,57 @@ def recent_detected(path: str, version: Stamp, last_runs: int = 50) -> Detected:
         summ = ordered.groupby(["kind", "profile", "name"], sort=False).tail(last_runs)
     histories = histories_from_summaries(summ)
     return Detected(histories, analyse([h.history for h in histories]))
+
+
+# -- the load tests page, and a stress run's steps as the capacity page's ramp ------------------
+
+_LOADTEST = "loadtest"
+LOADTEST_COLUMNS = ("run_id", "profile", "label", "started_at", "status", "trusted", "title",
+                    "pattern", "passed", "steps")  # fmt: skip
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def loadtest_profiles(path: str, version: Stamp) -> list[str]:
+    """The profiles of the stored load-test runs, alphabetical."""
+    if not Path(path).is_file():
+        return []
+    sql = "SELECT DISTINCT profile FROM runs WHERE kind = ? ORDER BY profile"
+    with _store(path).reading() as con:
+        return [str(row[0]) for row in con.execute(sql, [_LOADTEST]).fetchall()]
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def loadtest_runs(
+    path: str, version: Stamp, profile: str | None = None, limit: int = 200
+) -> pd.DataFrame:
+    """The newest `limit` load-test runs (of `profile` when given), newest first:
+    LOADTEST_COLUMNS, `pattern` and `passed` from the stored result, `steps` how many stress
+    steps it kept."""
+    frame = frames.runs(_store(path), RunFilter(kind=_LOADTEST, profile=profile), limit=limit)
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in LOADTEST_COLUMNS})
+    configs = [c if isinstance(c, dict) else {} for c in frame["config"]]
+    steps = [c.get("steps") for c in configs]
+    return frame.assign(
+        pattern=[str(c.get("pattern") or "") for c in configs],
+        passed=[c.get("passed") if isinstance(c.get("passed"), bool) else None for c in configs],
+        steps=[len(s) if isinstance(s, list) else 0 for s in steps],
+    )[list(LOADTEST_COLUMNS)]
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def loadtest_record(path: str, version: Stamp, run_id: str) -> LoadTestRecord:
+    """One load-test run's stored result as tables (dashboard.loadtest_record); RunNotFound
+    when there is no such run."""
+    frame = frames.runs(_store(path), RunFilter(run_ids=(run_id,)))
+    if frame.empty:
+        raise RunNotFound(f"no run with id {run_id}")
+    config = frame["config"].iloc[0]
+    return read_record(config if isinstance(config, dict) else {})
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def steps_ramp(path: str, version: Stamp, run_id: str, p99_target_ms: float = 25.0) -> Ramp:
+    """The steps of a stress load test as a ramp for the USL fit (planning.ramp_from_steps)."""
+    record = loadtest_record(path, version, run_id)
+    return ramp_from_steps(record.steps, run_id, record.trusted, p99_target_ms)

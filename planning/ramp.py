@@ -13,6 +13,10 @@ its load, either
 - "connections": the run's configured connection count (a closed-model view; an open-model
   generator keeps this fixed, so it is only useful when the ramp varied it).
 Runs that are not trusted still give points (they are marked), but never the "best" rate.
+
+The steps of one stress load test are a ramp too (`ramp_from_steps`): each step is a point, its
+load requests in flight by Little's law from its completed rate and mean latency (from the due
+time: a step keeps no service view).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pandas as pd
 
 from planning.usl import Points
 
-__all__ = ["LoadDefinition", "Ramp", "RampPoint", "ramp_from_summaries"]
+__all__ = ["LoadDefinition", "Ramp", "RampPoint", "ramp_from_steps", "ramp_from_summaries"]
 
 LoadDefinition = Literal["inflight", "connections"]
 
@@ -117,3 +121,41 @@ def ramp_from_summaries(
             )
     points.sort(key=lambda p: (p.load, p.throughput_per_s))
     return Ramp(tuple(points), load, p99_target_ms, tuple(skipped))
+
+
+def _figure(value: object) -> float:
+    """A number from a frame cell; 0.0 for a missing one (NaN, None)."""
+    number = pd.to_numeric(value, errors="coerce")
+    return 0.0 if pd.isna(number) else float(number)
+
+
+def ramp_from_steps(
+    steps: pd.DataFrame, run_id: str, trusted: bool, p99_target_ms: float = 25.0
+) -> Ramp:
+    """A ramp from the steps of one stress run: a frame with one row per step and columns
+    name, rate_to (offered), completed_rps (else achieved_rate), mean_ms (else p50_ms) and
+    p99_ms. Each step is labelled by its name; the run's trust is every step's."""
+    points: list[RampPoint] = []
+    skipped: list[str] = []
+    for row in steps.to_dict("records"):
+        x = _figure(row.get("completed_rps")) or _figure(row.get("achieved_rate"))
+        mean_ms = _figure(row.get("mean_ms")) or _figure(row.get("p50_ms"))
+        n = x * mean_ms / 1000.0
+        name = str(row.get("name") or f"step {len(points) + 1}")
+        if x <= 0 or n <= 0:
+            skipped.append(f"{name}: no throughput or no latency to place it")
+        p99 = _figure(row.get("p99_ms"))
+        points.append(
+            RampPoint(
+                run_id=run_id,
+                label=name,
+                offered_per_s=_figure(row.get("rate_to")),
+                throughput_per_s=x,
+                load=n,
+                p99_ms=p99,
+                trusted=trusted,
+                met_p99=0 < p99 < p99_target_ms,
+            )
+        )
+    points.sort(key=lambda p: (p.load, p.throughput_per_s))
+    return Ramp(tuple(points), "inflight", p99_target_ms, tuple(skipped))

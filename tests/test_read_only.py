@@ -78,7 +78,8 @@ def test_an_output_in_a_missing_folder_is_named_and_not_created(
 
 
 APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-PAGES = ["overview.py", "runs.py", "compare.py", "regressions.py", "benchmarks.py", "reports.py"]
+PAGES = ["overview.py", "runs.py", "compare.py", "regressions.py", "benchmarks.py", "loadtests.py",
+         "reports.py"]  # fmt: skip
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -50,6 +50,7 @@ SOURCES = {
     "fit": "Measured: USL fit (a range)",
     "typed": "Typed in",
 }
+RAMPS = {"orders": "Orders runs of one label", "steps": "Steps of a stress load test"}
 
 
 def _money(value: float | None) -> str:
@@ -99,20 +100,29 @@ def _growth_form(config: CapacityConfig) -> tuple[Growth, int]:
     return scenario_growth(scenario), scenario.months
 
 
-def _capacity_form(s: object, labels: list[str]) -> tuple[str, str | None, bool, float]:
+def _capacity_form(
+    s: object, labels: list[str], stress: dict[str, str]
+) -> tuple[str, str, str | None, bool, float]:
     with st.form("cap_capacity_form"):
         st.markdown("**Per-pod capacity**")
         source = st.radio("Source", list(SOURCES), format_func=SOURCES.get, key="cap_source")
+        ramp_from = st.radio("Ramp points", list(RAMPS), format_func=RAMPS.get, key="cap_ramp")
         label = st.selectbox(
             "Ramp label (orders runs)", labels or ["(no orders runs)"], key="cap_label"
         )
+        picked = st.selectbox(
+            "Stress run (its steps)", list(stress) or ["(no stress runs)"],
+            format_func=lambda r: stress.get(r, r), key="cap_stress",
+        )  # fmt: skip
         untrusted = st.checkbox("Count runs marked not trusted", key="cap_untrusted")
         typed = st.number_input(
             "Typed in, orders/s per pod", 1.0, 1e9, float(s.orders_per_pod), 100.0,  # type: ignore[attr-defined]
             key="cap_typed",
         )  # fmt: skip
         st.form_submit_button("Apply capacity", type="primary")
-    return source, (label if labels else None), untrusted, typed
+    if ramp_from == "steps":
+        return source, ramp_from, (picked if stress else None), untrusted, typed
+    return source, ramp_from, (label if labels else None), untrusted, typed
 
 
 def _costs_form(config: CapacityConfig) -> Overrides:
@@ -200,13 +210,20 @@ def _results(config: CapacityConfig, growth: Growth, months: int, capacity: PodC
 
 
 def _usl_section(view: ui.StoreView, ramp: Ramp | None, label: str | None,
-                 fit: USLFit | None, reason: str | None) -> None:  # fmt: skip
+                 fit: USLFit | None, reason: str | None, steps: bool) -> None:  # fmt: skip
     st.subheader("Measured per-pod capacity: the ramp and its USL fit")
+    if ramp is None and steps:
+        st.caption(
+            "No stress load test with steps in the store: run `pincex loadtest run --profile "
+            "stress ...`, or take the ramp from orders runs."
+        )
+        return
     if ramp is None:
         st.caption("No orders runs in the store: the growth plan above uses no runs.")
         ui.empty_store_guide(view)
         return
-    st.caption(f"Load is {ramp.load_words}; throughput in orders/s; label {label}.")
+    unit = "requests/s, each step a point" if steps else "orders/s"
+    st.caption(f"Load is {ramp.load_words}; throughput in {unit}; ramp: {label}.")
     best = ramp.best
     if best is not None:
         st.markdown(
@@ -222,7 +239,8 @@ def _usl_section(view: ui.StoreView, ramp: Ramp | None, label: str | None,
     points = pd.DataFrame([p.__dict__ for p in ramp.points_by_run])
     st.caption("Open markers: runs marked not trusted.")
     curve = usl_frame(fit) if fit is not None else None
-    title = f"USL fit of the {label} ramp" if fit is not None else f"The {label} ramp (no fit)"
+    name = str(label) if steps else f"the {label} ramp"
+    title = f"USL fit of {name}" if fit is not None else f"{name[0].upper()}{name[1:]} (no fit)"
     if not points.empty:
         st.plotly_chart(usl_chart(points, curve, ramp.load_words, title), width="stretch")
     if fit is None:
@@ -318,25 +336,35 @@ except ConfigError as exc:
     st.stop()
 
 labels: list[str] = []
+stress: dict[str, str] = {}
 if view.exists:
     orders = RunFilter(kind="orders")
     labels = ui.load(view, lambda: data.label_counts(view.path, view.version, orders))[:50]
+    tests = ui.load(view, lambda: data.loadtest_runs(view.path, view.version))
+    stress = {str(r.run_id): f"{r.title} · {r.profile}"
+              for r in tests.itertuples(index=False) if r.steps}  # fmt: skip
 
 left, middle, right = st.columns(3)
 with left:
     growth, months = _growth_form(config)
 with middle:
-    source, label, untrusted, typed = _capacity_form(config.script, labels)
+    source, ramp_from, picked, untrusted, typed = _capacity_form(config.script, labels, stress)
 with right:
     overrides = _costs_form(config)
 
 ramp = fit = reason = None
-if label is not None:
-    where = RunFilter(kind="orders", label=label)
+label = picked
+if ramp_from == "steps" and picked is not None:
+    stress_id = picked
+    ramp = ui.load(view, lambda: data.steps_ramp(view.path, view.version, stress_id, _p99_target()))
+    label = f"the steps of {stress[picked]}"
+elif picked is not None:
+    where = RunFilter(kind="orders", label=picked)
     ramp = ui.load(view, lambda: data.ramp(view.path, view.version, where))
+if ramp is not None:
     fit, reason = fit_ramp(ramp)
 
 capacity = _measured(source, ramp, fit, untrusted, typed, config)
 peak_rate = _results(config, growth, months, capacity, overrides)
-_usl_section(view, ramp, label, fit, reason)
+_usl_section(view, ramp, label, fit, reason, ramp_from == "steps")
 _sizing(fit, peak_rate, float(overrides.cost_per_pod or 100.0), _p99_target())

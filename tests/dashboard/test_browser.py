@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,18 @@ import orjson
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from collectors.store.store import RunStore
 from tests.dashboard.conftest import FilledStore
 from tests.dashboard.test_dashboard_cli import read_url
+from tests.dashboard.test_loadtests_page import BASELINE, STRESS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (make sysdeps installs it)"
 )
 
-TITLES = ("Overview", "Runs", "Compare", "Regressions", "Capacity", "Benchmarks", "Live", "Reports")
+TITLES = ("Overview", "Runs", "Compare", "Regressions", "Capacity", "Benchmarks", "Load tests",
+          "Live", "Reports")  # fmt: skip
 # (screenshot name, URL path, the page's title)
 # The first page opened is a deep link on a fresh server: the sidebar must still be the app's
 # navigation, not a listing of the page files.
@@ -50,6 +53,7 @@ PAGES = [
     ("compare", "compare", "Compare"),
     ("regressions", "regressions", "Regressions"),
     ("benchmarks", "benchmarks", "Benchmarks"),
+    ("loadtests", "loadtests", "Load tests"),
     ("live", "live", "Live"),
     ("reports", "reports", "Reports"),
 ]
@@ -145,9 +149,23 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def dashboard_url(filled_store: FilledStore) -> Iterator[str]:
+    with _serving(filled_store.path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def loadtest_dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dashboard over a store of factory-made load-test runs (a baseline and a stress run)."""
+    store = RunStore(tmp_path_factory.mktemp("browser-loadtests") / "runs.duckdb")
+    store.write_many([BASELINE, STRESS])
+    with _serving(store.path) as url:
+        yield url
+
+
+@contextmanager
+def _serving(store: Path) -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pincex", "dashboard", "--port", "0",
-         "--store", str(filled_store.path)],
+        [sys.executable, "-m", "pincex", "dashboard", "--port", "0", "--store", str(store)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -198,4 +216,26 @@ def test_every_page_renders_in_a_real_browser(
         assert filled_store.v2 in seen["text"], "the run's detail names its id"
     shot = screenshots / f"{name}.png"
     browser.screenshot(shot)
+    assert shot.stat().st_size > 0
+
+
+@pytest.mark.parametrize("run", [BASELINE, STRESS], ids=["baseline", "stress"])
+def test_the_load_tests_page_with_runs_renders_in_a_real_browser(
+    loadtest_dashboard_url: str, browser: Browser, screenshots: Path, run: Any
+) -> None:
+    url = f"{loadtest_dashboard_url}loadtests?run={run.id}"
+    # a tall window: the screenshot shows the whole page, down to the analysis
+    browser.call("Emulation.setDeviceMetricsOverride", width=1400, height=5200,
+                 deviceScaleFactor=1, mobile=False)  # fmt: skip
+    try:
+        seen = browser.open(url, "Load tests")
+        shot = screenshots / f"loadtests-{run.profile}.png"
+        browser.screenshot(shot)
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride")
+    assert not seen["exception"], f"{url} shows an exception: {seen['text'][:2000]}"
+    assert run.id in seen["text"], "the banner's caption names the run"
+    assert "Scenario mix" in seen["text"] and "Pre-test checklist" in seen["text"]
+    if run is STRESS:
+        assert "Maximum capacity" in seen["text"]
     assert shot.stat().st_size > 0

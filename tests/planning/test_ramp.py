@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from planning.ramp import ramp_from_summaries
+from planning.ramp import ramp_from_steps, ramp_from_summaries
 
 
 def head(run_id: str, rate: float, mean_ms: float, p99_ms: float, *, trusted: bool = True,
@@ -99,3 +99,35 @@ def test_a_run_without_throughput_is_skipped_from_the_fit():
 def test_no_runs_an_empty_ramp():
     ramp = ramp_from_summaries(pd.DataFrame(), {})
     assert ramp.points_by_run == () and ramp.best is None and len(ramp.points) == 0
+
+
+def step(name: str, rate: float, completed: float | None, mean_ms: float | None,
+         p99_ms: float, *, achieved: float | None = None,
+         p50_ms: float | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"name": name, "rate_to": rate, "completed_rps": completed, "achieved_rate": achieved,
+            "mean_ms": mean_ms, "p50_ms": p50_ms, "p99_ms": p99_ms}  # fmt: skip
+
+
+def test_the_steps_of_a_stress_run_are_a_ramp():
+    steps = pd.DataFrame([
+        step("step 1", 100.0, 100.0, 2.0, 5.0),
+        step("step 2", 200.0, 198.0, 4.0, 20.0),
+        step("step 3", 300.0, None, None, 60.0, achieved=250.0, p50_ms=8.0),
+    ])  # fmt: skip
+    ramp = ramp_from_steps(steps, "run-1", trusted=True, p99_target_ms=25.0)
+    assert [p.label for p in ramp.points_by_run] == ["step 1", "step 2", "step 3"]
+    assert [p.load for p in ramp.points_by_run] == pytest.approx([0.2, 0.792, 2.0])
+    assert [p.offered_per_s for p in ramp.points_by_run] == [100.0, 200.0, 300.0]
+    # the highest step within the p99 target, not the fastest one
+    assert ramp.best is not None and ramp.best.label == "step 2"
+    assert ramp.points.throughput == (100.0, 198.0, 250.0)
+    assert {p.run_id for p in ramp.points_by_run} == {"run-1"}
+
+
+def test_steps_of_an_untrusted_run_never_give_the_best_rate():
+    steps = pd.DataFrame([step("step 1", 100.0, 100.0, 2.0, 5.0),
+                          step("step 2", 200.0, 0.0, 0.0, 5.0)])  # fmt: skip
+    ramp = ramp_from_steps(steps, "run-2", trusted=False)
+    assert ramp.best is None
+    assert ramp.skipped == ("step 2: no throughput or no latency to place it",)
+    assert len(ramp.points) == 1
