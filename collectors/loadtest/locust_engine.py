@@ -231,13 +231,13 @@ def _result(
     )
 
 
-def run_worker_process(host: str, port: int) -> int:
+def run_worker_process(host: str, port: int, connect_timeout: float = 60.0) -> int:
     """A worker for the master at host:port in its own process (Locust stays out of this
-    one), until the master lets it go; its exit code. Ctrl-C stops it."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collectors.loadtest.locust_worker", "--master", f"{host}:{port}"],
-        stdin=subprocess.DEVNULL,
-    )
+    one), until the master lets it go; its exit code (2 with one line on stderr when no
+    master answered within `connect_timeout` seconds). Ctrl-C stops it."""
+    module = "collectors.loadtest.locust_worker"
+    args = ["--master", f"{host}:{port}", "--connect-timeout", str(connect_timeout)]
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.DEVNULL)
     try:
         return proc.wait()
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ own process only.
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 import time
@@ -23,6 +24,7 @@ from typing import Any
 
 import gevent
 import locust  # noqa: F401  (before our modules: it patches the standard library with gevent)
+from locust import runners
 from locust.env import Environment
 from locust.log import setup_logging
 from locust.rpc.protocol import Message
@@ -106,11 +108,20 @@ class _Worker:
         self.runner.quit()  # the master never said quit: it is gone
 
 
-def run_worker(host: str, port: int) -> int:
-    """Serve one master until it says quit (or is gone); the exit code."""
+def run_worker(host: str, port: int, connect_timeout: float = 60.0) -> int:
+    """Serve one master until it says quit (or is gone); the exit code. ConnectionError
+    when no master answers within `connect_timeout` seconds."""
     setup_logging("WARNING")
     environment = Environment(user_classes=[PlanUser])
-    runner = environment.create_worker_runner(host, port)
+    # Locust tries every CONNECT_TIMEOUT seconds, 1 + CONNECT_RETRY_COUNT times
+    tries = math.ceil(connect_timeout / runners.CONNECT_TIMEOUT)
+    runners.CONNECT_RETRY_COUNT = max(tries - 1, 0)
+    try:
+        runner = environment.create_worker_runner(host, port)
+    except ConnectionError:
+        raise ConnectionError(
+            f"no Locust master answered at {host}:{port} within {connect_timeout:g} s"
+        ) from None
     worker = _Worker(runner)
     runner.register_message(PLAN, worker.on_plan)
     runner.register_message(GO, worker.on_go)
@@ -123,10 +134,11 @@ def run_worker(host: str, port: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="locust_worker", description=__doc__.splitlines()[0])
     parser.add_argument("--master", required=True, help="HOST[:PORT] of the master")
+    parser.add_argument("--connect-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     try:
         host, port = parse_master(args.master)
-        return run_worker(host, port)
+        return run_worker(host, port, args.connect_timeout)
     except (ValueError, OSError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
