@@ -26,6 +26,7 @@ here: the master and workers are `python -m collectors.loadtest.locust_master|lo
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from common.ports import free_port
 __all__ = [
     "DEFAULT_MASTER_PORT",
     "DRAIN_S",
+    "USER_SECONDS",
     "LocustEngineError",
     "parse_master",
     "run_locust",
@@ -56,6 +58,7 @@ DRAIN_S = 2.0  # past the schedule, requests may still be sent this long (then: 
 _INTERRUPT_WAIT_S = 30.0  # for an interrupted master to write what it has
 _REAP_S = 10.0  # for the workers to quit once the master is done
 _SLACK_S = 30.0  # start-up of the processes, on top of every bound they keep themselves
+USER_SECONDS = 0.05  # default users: enough for answers within 50 ms at the peak rate
 
 
 class LocustEngineError(Exception):
@@ -106,14 +109,18 @@ def run_locust(
 ) -> LoadTestResult:
     """Send `plan` through a Locust master and `workers` workers (`local_workers` of them
     started here, all by default; the rest join with `pincex loadtest worker`), with `users`
-    users in all (the plan's `connections` by default). LocustEngineError when the run could
-    not start; PortUnavailable when the master's port is taken."""
+    users in all (by default the plan's `connections`, or more: enough that answers within
+    `USER_SECONDS` at the peak rate never hold a due request back). LocustEngineError when
+    the run could not start; PortUnavailable when the master's port is taken; a
+    KeyboardInterrupt when Ctrl-C came before anything was measured."""
     if workers < 1:
         raise LocustEngineError(f"at least one worker is needed, got {workers}")
     local = workers if local_workers is None else local_workers
     if not 0 <= local <= workers:
         raise LocustEngineError(f"local workers must be 0 to {workers}, got {local}")
-    users = max(users or plan.connections, workers)
+    if users is None:
+        users = max(plan.connections, math.ceil(plan.schedule.peak_rate * USER_SECONDS))
+    users = max(users, workers)
     port = free_port(bind_host, port, "--master-port")
     connect = "127.0.0.1" if bind_host in ("0.0.0.0", "*", "") else bind_host
     bound = join_timeout + plan.schedule.duration + drain_s + plan.timeout + _SLACK_S
@@ -166,6 +173,8 @@ def run_locust(
                 master.wait()
             _reap(started)
         if master.returncode != 0:
+            if interrupted:
+                raise KeyboardInterrupt
             raise LocustEngineError(
                 f"the Locust master failed (exit {master.returncode}): {_last_line(master_log)}"
             )

@@ -56,16 +56,19 @@ class _Worker:
         return str(self.runner.client_id)
 
     def on_plan(self, environment: Environment, msg: Message, **_kwargs: Any) -> None:
+        if SLOT.share is not None:
+            return  # one plan per worker process
         try:
             plan = plan_from_json(msg.data["plan"])
-        except (PlanFileError, KeyError, TypeError) as exc:
+            index, count = int(msg.data["index"]), int(msg.data["count"])
+            self.drain_s = float(msg.data["drain"])
+        except (PlanFileError, KeyError, TypeError, ValueError) as exc:
             self.runner.send_message(READY, {"worker": self.id, "error": str(exc)})
             return
         PlanUser.host = plan.target
         PlanUser.network_timeout = plan.timeout
         PlanUser.connection_timeout = plan.timeout
-        SLOT.share = Share(plan, int(msg.data["index"]), int(msg.data["count"]))
-        self.drain_s = float(msg.data["drain"])
+        SLOT.share = Share(plan, index, count)
         self.runner.send_message(READY, {"worker": self.id, "host": socket.gethostname()})
 
     def on_go(self, environment: Environment, msg: Message, **_kwargs: Any) -> None:

@@ -224,3 +224,12 @@ def test_a_master_without_workers_fails_in_one_line_within_its_bound() -> None:
     with pytest.raises(LocustEngineError, match="waited 2 s for 1 worker"):
         run_locust(plan, workers=1, local_workers=0, join_timeout=2.0)
     assert time.monotonic() - began < 30
+
+
+def test_the_pincex_side_never_imports_locust() -> None:
+    code = (
+        "import sys, collectors.loadtest.locust_engine, pincex.commands.loadtest_worker; "
+        "print(sorted(m for m in ('locust', 'gevent') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
