@@ -9,9 +9,10 @@
    waits for each to build its requests (`pincex_ready`);
 3. starts `--users` users across them (Locust's own dispatch), then the common start
    (`pincex_go`: a wall-clock time `_LEAD_S` ahead, so every user is up before it);
-4. gathers batches until every worker is done or missing (heartbeat lost), or the time bound
-   (duration + drain + timeout) passes, or SIGINT/SIGTERM (the run is then `aborted`: the
-   workers are told to stop and flush, `_STOP_WAIT_S` at most);
+4. gathers batches until every worker is done or missing (heartbeat lost: missing since its
+   last batch), or the time bound (duration + drain + timeout) passes, or SIGINT/SIGTERM (the
+   run is then `aborted`); workers not done by then are told to stop and send what they have
+   (`_STOP_WAIT_S` at most);
 5. tells the workers to quit and writes the outcome (`locust_wire.Columns.write`) to `--out`.
 
 A failure before the start (too few workers, a worker refusing the plan) is one line on
@@ -61,7 +62,8 @@ class _Master:
         self.hosts: dict[str, str] = {}
         self.ready: dict[str, str] = {}  # worker -> "" or its refusal
         self.done: set[str] = set()
-        self.missing: dict[str, float] = {}  # wall clock when seen missing
+        self.missing: dict[str, float] = {}  # wall clock when last heard, once missing
+        self.heard: dict[str, float] = {}  # wall clock of each worker's last message
         self.stop = Event()
 
     def on_connect(self, client_id: str, **_kwargs: Any) -> None:
@@ -73,9 +75,10 @@ class _Master:
 
     def on_batch(self, environment: Environment, msg: Message, **_kwargs: Any) -> None:
         self.columns.absorb(msg.data)
+        self.heard[str(msg.data["worker"])] = time.time()
 
     def on_done(self, environment: Environment, msg: Message, **_kwargs: Any) -> None:
-        self.columns.absorb(msg.data)
+        self.on_batch(environment, msg)
         self.done.add(str(msg.data["worker"]))
 
     def wait_for(self, what: str, test: Any, timeout: float) -> None:
@@ -88,12 +91,28 @@ class _Master:
             gevent.sleep(_POLL_S)
 
     def check_missing(self, workers: list[str]) -> None:
+        """Workers gone from Locust's list, or whose heartbeat Locust lost: missing since the
+        last message heard from them."""
         for w in workers:
             if w in self.done or w in self.missing:
                 continue
             client = self.runner.clients.get(w)
             if client is None or client.state == STATE_MISSING:
-                self.missing[w] = time.time()
+                self.missing[w] = self.heard.get(w, time.time())
+
+    def ended(self, workers: list[str]) -> bool:
+        return all(w in self.done or w in self.missing for w in workers)
+
+    def wait_end(self, workers: list[str], seconds: float, interruptible: bool) -> None:
+        """Until every worker is done or missing, `seconds` pass, or (`interruptible`) a stop
+        signal comes."""
+        until = time.monotonic() + seconds
+        while time.monotonic() < until and not (interruptible and self.stop.is_set()):
+            self.check_missing(workers)
+            if self.ended(workers):
+                return
+            gevent.sleep(_POLL_S)
+        self.check_missing(workers)
 
     def workers_json(self, t0: float) -> list[dict[str, Any]]:
         return [
@@ -156,22 +175,12 @@ def run_master(
         cpu0 = time.process_time()
         runner.send_message(GO, {"t0": t0})
         bound = t0 + plan.schedule.duration + drain_s + plan.timeout + 5.0
-        while not master.stop.is_set() and time.time() < bound:
-            master.check_missing(chosen)
-            if all(w in master.done or w in master.missing for w in chosen):
-                break
-            gevent.sleep(_POLL_S)
+        master.wait_end(chosen, bound - time.time(), interruptible=True)
         aborted = master.stop.is_set()
         ended = time.time()
-        if aborted:
+        if not master.ended(chosen):  # interrupted, or a worker past its bound: last batches
             runner.send_message(STOP)
-            until = time.monotonic() + _STOP_WAIT_S
-            while time.monotonic() < until:
-                master.check_missing(chosen)
-                if all(w in master.done or w in master.missing for w in chosen):
-                    break
-                gevent.sleep(_POLL_S)
-        master.check_missing(chosen)
+            master.wait_end(chosen, _STOP_WAIT_S, interruptible=False)
         meta = {
             "t0": t0,
             "ended": ended,
