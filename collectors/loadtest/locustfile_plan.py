@@ -75,8 +75,23 @@ class PlanUser(FastHttpUser):
         raise StopUser()
 
 
-def _is_timeout(exception: object) -> bool:
-    return isinstance(exception, TimeoutError | gevent.Timeout)
+def _causes(exception: object) -> list[BaseException]:
+    """The exception and what it wraps (geventhttpclient: `RetriesExceeded(original=...)`)."""
+    chain: list[BaseException] = []
+    while isinstance(exception, BaseException) and len(chain) < 4:
+        chain.append(exception)
+        exception = getattr(exception, "original", None) or exception.__cause__
+    return chain
+
+
+def _is_timeout(chain: list[BaseException]) -> bool:
+    return any(isinstance(e, TimeoutError | gevent.Timeout) for e in chain)
+
+
+def _error_text(route: str, chain: list[BaseException]) -> str:
+    inner = chain[-1]
+    text = f"{route}: {type(inner).__name__}: {inner}"
+    return text.splitlines()[0][:200]
 
 
 def record(
@@ -94,9 +109,8 @@ def record(
     i, sent = tag
     status = int(getattr(response, "status_code", 0) or 0)
     headers = getattr(response, "headers", None) if status else None
-    error = ""
-    if not status and exception is not None:
-        error = f"{type(exception).__name__}: {exception}".splitlines()[0][:200]
+    chain = [] if status else _causes(exception)
+    error = _error_text(share.names[share.plan.route_of(i)], chain) if chain else ""
     share.answered(
         i,
         sent,
@@ -104,6 +118,6 @@ def record(
         status,
         response.content if status else None,
         retry_after=bool(headers is not None and headers.get("Retry-After") is not None),
-        timed_out=not status and _is_timeout(exception),
+        timed_out=_is_timeout(chain),
         error=error,
     )

@@ -4,11 +4,13 @@ server whose service times are known, the plan from config/loadtest.yaml."""
 from __future__ import annotations
 
 import _thread
+import contextlib
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -29,6 +31,7 @@ from common.ports import free_port
 from exchange_ref.server import ServerThread
 from pincex.commands.loadtest_worker import worker
 from tests.collectors.known_server import realized_ms, spawn
+from tests.collectors.stub_server import serving
 from tests.factories import exchange_settings
 
 
@@ -128,6 +131,51 @@ def test_latency_from_the_due_time_covers_a_known_service_time() -> None:
     assert len(served) == len(result)
     assert result.latency_ms().min() >= min(served) >= 50.0
     assert (result.latency_ms() >= result.service_ms() - 1e-6).all()
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    """Orders refused 429 with Retry-After, the ticker 503 without, the balance answered
+    after 1 s (past the plan's timeout), anything else 200."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.startswith("/api/v1/account/balance"):
+            time.sleep(1.0)
+            head = "200 OK"
+        elif self.path.startswith("/api/v1/orders"):
+            head = "429 Too Many Requests\r\nRetry-After: 1"
+        elif self.path.startswith("/api/v1/market/ticker"):
+            head = "503 Service Unavailable"
+        else:
+            head = "200 OK"
+        with contextlib.suppress(OSError):  # the client may have given up on it
+            self.wfile.write(f"HTTP/1.1 {head}\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_refusals_retry_after_and_timeouts_are_recorded_per_request() -> None:
+    with serving(_Refusing) as url:
+        plan = _plan(url, 50.0, 2.0, connections=16, timeout=0.4)
+        result = run_locust(plan, workers=1)
+    _accounted(plan, result)
+    assert result.not_sent == 0
+    names = [r.endpoint.path for r in plan.routes]
+    kind = np.array(names)[result.route]
+    orders, ticker = kind == "/api/v1/orders", kind == "/api/v1/market/ticker"
+    slow = kind == "/api/v1/account/balance"
+    assert orders.any() and ticker.any() and slow.any()
+    assert (result.status[orders] == 429).all() and result.retry_after[orders].all()
+    assert (result.status[ticker] == 503).all() and not result.retry_after[ticker].any()
+    assert (result.status[slow] == 0).all() and result.timed_out[slow].all()
+    assert np.isnan(result.done[slow]).all() and np.isnan(result.latency_ms()[slow]).all()
+    assert not result.timed_out[~slow].any()
+    assert result.errors == ("GET /api/v1/account/balance: TimeoutError: timed out",)
 
 
 def test_a_worker_killed_mid_run_is_missing_and_the_run_still_ends() -> None:
