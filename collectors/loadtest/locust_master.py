@@ -74,8 +74,10 @@ class _Master:
         self.hosts[str(msg.data["worker"])] = str(msg.data.get("host", ""))
 
     def on_batch(self, environment: Environment, msg: Message, **_kwargs: Any) -> None:
+        worker = str(msg.data["worker"])
         self.columns.absorb(msg.data)
-        self.heard[str(msg.data["worker"])] = time.time()
+        self.heard[worker] = time.time()
+        self.missing.pop(worker, None)  # a heartbeat lost under load, not the worker
 
     def on_done(self, environment: Environment, msg: Message, **_kwargs: Any) -> None:
         self.on_batch(environment, msg)
