@@ -122,36 +122,25 @@ def run_locust(
         users = max(plan.connections, math.ceil(plan.schedule.peak_rate * USER_SECONDS))
     users = max(users, workers)
     port = free_port(bind_host, port, "--master-port")
-    connect = "127.0.0.1" if bind_host in ("0.0.0.0", "*", "") else bind_host
+    connect = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(bind_host, bind_host)
     bound = join_timeout + plan.schedule.duration + drain_s + plan.timeout + _SLACK_S
     interrupted = False
     with tempfile.TemporaryDirectory(prefix="pincex-locust-") as tmp:
         folder = Path(tmp)
         (folder / "plan.json").write_text(json.dumps(plan_to_json(plan)), encoding="utf-8")
         master_log = folder / "master.log"
+        options = {
+            "--plan": folder / "plan.json",
+            "--bind-host": bind_host,
+            "--port": port,
+            "--workers": workers,
+            "--users": users,
+            "--out": folder,
+            "--join-timeout": join_timeout,
+            "--drain": drain_s,
+        }
         with master_log.open("wb") as log:
-            master = _spawn(
-                "locust_master",
-                [
-                    "--plan",
-                    str(folder / "plan.json"),
-                    "--bind-host",
-                    bind_host,
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                    "--users",
-                    str(users),
-                    "--out",
-                    str(folder),
-                    "--join-timeout",
-                    str(join_timeout),
-                    "--drain",
-                    str(drain_s),
-                ],
-                log,
-            )
+            master = _spawn("locust_master", [str(x) for kv in options.items() for x in kv], log)
         started: list[subprocess.Popen[bytes]] = []
         try:
             for k in range(local):
