@@ -57,6 +57,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "exchange": LazyCommand(
         "pincex.commands.exchange:exchange", "The reference exchange (the system under test)."
     ),
+    "loadtest": LazyCommand(
+        "pincex.commands.loadtest:loadtest",
+        "The specification's load tests: baseline, peak, stress and spike, with verdicts.",
+    ),
     "plan": LazyCommand(
         "pincex.commands.plan:plan",
         "Capacity planning: the specification's capacity script, USL fits, pods for an SLO.",

@@ -122,10 +122,16 @@ def _main() -> None:
     parser.add_argument("--freeze-at", default="")
     parser.add_argument("--freeze-for", type=float, default=1.0)
     parser.add_argument("--base", type=float, default=0.001)
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="serve one request at a time (the cycle's times block the server): a server of "
+        "fixed capacity 1/time whose queue grows under more load and drains after it",
+    )
     args = parser.parse_args()
     if args.cycle:
         cycle = [float(x) for x in args.cycle.split(",")]
-        server = KnownServer(lambda n, _t: cycle[n % len(cycle)])
+        server = KnownServer(lambda n, _t: cycle[n % len(cycle)], blocking=args.serial)
     else:
         starts = [float(x) for x in args.freeze_at.split(",")]
         done: set[float] = set()
