@@ -105,6 +105,8 @@ class LoadTestSetup:
     schedule: Schedule
     total_rate: float | None  # None: each scenario at its own rps
     scale: float
+    rate_scale: float = 1.0  # the profile's rates as run / as configured
+    time_scale: float = 1.0  # the profile's durations as run / as configured
 
 
 def _custom_profile(config: LoadTestConfig) -> Profile:
@@ -140,7 +142,17 @@ def prepare(options: LoadTestOptions) -> LoadTestSetup:
         total = None if options.scale == 1.0 else profile.rate
     if options.duration is not None:
         profile = _stretched(profile, options.duration / profile.duration)
-    return LoadTestSetup(config, slos, profile, schedule_for(profile), total, options.scale)
+    base = _custom_profile(config) if options.profile is None else config.profile(options.profile)
+    return LoadTestSetup(
+        config,
+        slos,
+        profile,
+        schedule_for(profile),
+        total,
+        options.scale,
+        rate_scale=profile.rate / base.rate,
+        time_scale=profile.duration / base.duration,
+    )
 
 
 def _stretched(profile: Profile, factor: float) -> Profile:
@@ -157,16 +169,9 @@ def _stretched(profile: Profile, factor: float) -> Profile:
 
 
 def window_for(setup: LoadTestSetup) -> float:
-    """The series' window: a second, shorter when the run's times were scaled down."""
-    time_scale = setup.profile.duration / max(_unscaled_duration(setup), 1e-9)
-    return float(min(1.0, max(0.05, round(time_scale, 3))))
-
-
-def _unscaled_duration(setup: LoadTestSetup) -> float:
-    name = setup.profile.name
-    if name in setup.config.profiles:
-        return setup.config.profiles[name].duration
-    return setup.config.test_duration
+    """The series' window: a second, shorter when the run's durations were scaled down (at
+    least 50 ms)."""
+    return float(min(1.0, max(0.05, round(setup.time_scale, 3))))
 
 
 def step_meets(slos: SloConfig, profile: str, step: StageFigures) -> bool:
@@ -371,6 +376,9 @@ def to_measures(
         stopped_early_after=f.stopped_early_after,
         trusted=f.verdict.trusted,
         trust_reasons=f.verdict.trust_reasons,
+        rate_scale=executed.setup.rate_scale,
+        time_scale=executed.setup.time_scale,
+        capacity_profile=profile.capacity_profile,
     )
 
 

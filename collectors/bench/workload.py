@@ -20,8 +20,8 @@ def order_batches(
 
     Half the orders are passive GTC limits $0.05-$2 from the mid; the other half are IOC limits
     priced $0.50-$2 through it, carrying slightly more quantity, so the book is consumed about as
-    fast as it fills (the mid wanders around `mid`; measured with this generator: about 1,700 resting orders after 2,000,000
-    orders, growing slowly) and orders both rest and cross.
+    fast as it fills (measured with this generator: about 1,700 resting orders after 2,000,000
+    orders, growing slowly) and orders both rest and cross. The mid wanders around `mid`.
     """
     rng = random.Random(seed)
     centre = mid

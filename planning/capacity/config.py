@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from common.paths import config_file
-from planning.capacity.values import ConfigError, Number, bandwidth_mbps, database_spec, multiplier
 from common.yaml_config import Document, Key, load_yaml, misspelt
+from planning.capacity.values import ConfigError, Number, bandwidth_mbps, database_spec, multiplier
 
 __all__ = [
     "CapacityConfig",

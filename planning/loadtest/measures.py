@@ -79,6 +79,19 @@ class LoadTestMeasures:
     capacity_profile: str = "baseline"  # steps: the profile whose targets each step must meet
     trusted: bool = True
     trust_reasons: tuple[str, ...] = ()
+    # --rate and --duration may scale rates and durations apart from --scale; None: `scale`
+    rate_scale: float | None = None
+    time_scale: float | None = None
+
+    @property
+    def rates_x(self) -> float:
+        """The factor the profile's rates ran at (targets in req/s follow it)."""
+        return self.scale if self.rate_scale is None else self.rate_scale
+
+    @property
+    def times_x(self) -> float:
+        """The factor the profile's durations ran at (windows and time targets follow it)."""
+        return self.scale if self.time_scale is None else self.time_scale
 
     @property
     def error_rate_pct(self) -> float:

@@ -111,7 +111,7 @@ def recovery(j: Judging, slo: Slo) -> LoadVerdict:
 
 def queue_depth(j: Judging, slo: Slo) -> LoadVerdict:
     """The server's queue peaks under the (scaled) limit and drains after every spike."""
-    limit = j.terms.queue_depth_limit * j.m.scale
+    limit = j.terms.queue_depth_limit * j.m.rates_x
     drained = limit * _DRAINED_FRACTION
     name = "queue depth"
     target = f"peak < {num(limit)}; < {num(drained)} by each recovery window's end"

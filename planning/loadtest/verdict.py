@@ -95,19 +95,26 @@ class Judging:
 
     @property
     def scaled(self) -> bool:
-        return self.m.scale != 1.0
+        return self.m.rates_x != 1.0 or self.m.times_x != 1.0
+
+    @property
+    def scale_words(self) -> str:
+        """'scaled x0.1' or, when rates and durations were scaled apart,
+        'scaled (rates x0.1, durations x0.05)'."""
+        r, t = self.m.rates_x, self.m.times_x
+        return f"scaled x{r:g}" if r == t else f"scaled (rates x{r:g}, durations x{t:g})"
 
     def verdict(
         self, name: str, target: str, observed: Observed, status: VerdictStatus, reason: str
     ) -> LoadVerdict:
         """A verdict whose reason says the run was scaled, when it was."""
         if self.scaled:
-            reason = f"scaled x{self.m.scale:g}: {reason}"
+            reason = f"{self.scale_words}: {reason}"
         return LoadVerdict(name, target, observed, status, reason)
 
     def seconds(self, unscaled: float) -> float:
         """A duration of the definitions or targets, scaled like the run's schedule."""
-        return unscaled * self.m.scale
+        return unscaled * self.m.times_x
 
     def windows(self, unscaled_seconds: float) -> int:
         """How many of the series' windows make `unscaled_seconds` once scaled (at least 1)."""
@@ -116,7 +123,7 @@ class Judging:
     def target_text(self, slo: Slo, scale_rate: bool = False) -> str:
         """'< 10 ms'; a rate target scaled with the run when `scale_rate`."""
         assert slo.comparator is not None and slo.target is not None
-        value = slo.target * self.m.scale if scale_rate else slo.target
+        value = slo.target * self.m.rates_x if scale_rate else slo.target
         return f"{slo.comparator} {num(value)}{_UNITS.get(slo.unit or '', ' ' + (slo.unit or ''))}"
 
     def profile_slo(self, profile: str, metric: str) -> Slo | None:

@@ -117,7 +117,7 @@ def _error_rate(j: Judging, slo: Slo) -> LoadVerdict:
 
 def _throughput(j: Judging, slo: Slo) -> LoadVerdict:
     assert slo.target is not None
-    n = slo.target * j.m.scale
+    n = slo.target * j.m.rates_x
     name, target = "throughput", f"> {num(n)} req/s sustained"
     hold = j.hold()
     if hold is None or hold.end <= hold.start:

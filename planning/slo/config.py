@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NoReturn, cast, get_args
 
 from common.paths import config_file
-from planning.slo.model import Comparator, ConfigError, Metric, Section, Slo, SloConfig
 from common.yaml_config import Document, Key, describe, load_yaml, where
+from planning.slo.model import Comparator, ConfigError, Metric, Section, Slo, SloConfig
 
 __all__ = ["DEFAULT_CONFIG", "default_config_path", "load_config", "parse_config"]
 

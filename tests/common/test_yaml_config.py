@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from common.yaml_config import ConfigError, load_yaml
 from pincex.commands.plan import plan
 from pincex.commands.slo import slo
 from planning import capacity
 from planning import slo as slo_config
-from common.yaml_config import ConfigError, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {"slo": ROOT / "config" / "slo.yaml", "capacity": ROOT / "config" / "capacity.yaml"}
