@@ -98,8 +98,8 @@ def _knee_seen(j: Judging, verdicts: LoadVerdicts) -> str | None:
         return None
     for name in ("p95 latency", "p99 latency"):
         v = verdicts.named(name)
-        if v is not None and v.status == "missed":
-            return f"{name} {v.observed} ms missed {v.target} at {num(j.m.rate)} req/s"
+        if v is not None and v.status == "missed" and isinstance(v.observed, int | float):
+            return f"{name} {num(v.observed)} ms missed {v.target} at {num(j.m.rate)} req/s"
     return None
 
 

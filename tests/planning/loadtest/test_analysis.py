@@ -103,6 +103,8 @@ def test_no_cpu_figure_says_what_cannot_be_told(slos: SloConfig) -> None:
     assert found.knee is None
     assert any("CPU was not measured" in n for n in found.notes)
     assert any("no server figures" in n for n in found.notes)
+    held = _locate(slos, ramp_run(p99=30.0), {})
+    assert held.notes[0].startswith("the client saw the knee (p99 latency 30 ms missed < 25 ms")
     # no knee seen: every step met the targets
     calm = stress_run([(100, 3, 8, 0), (200, 4, 9, 0)])
     assert _locate(slos, calm, {"trading_engine_cpu_percent": 40.0}).knee is None
