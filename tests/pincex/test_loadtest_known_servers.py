@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from pincex.loadtest_flow import LoadTestOptions, execute, prepare, to_measures
 from planning.loadtest.verdicts import judge
 from planning.slo import load_config
-from pincex.loadtest_flow import LoadTestOptions, execute, prepare, to_measures
 from tests.collectors.known_server import realized_ms, spawn
 
 ROOT = Path(__file__).parents[2]
