@@ -8,9 +8,10 @@ consistent?
 
 Both take the service's state at a moment when the store holds exactly what is in memory
 (`ExchangeService.at_rest`: commits held for the time of one write and a copy of the engine's
-state), open one read transaction on the store there, and release the exchange; the store is
-then read off the event loop with SQL aggregates (`exchange_ref.storage.audit_reads`) while
-the exchange goes on working. The checks are `exchange_ref.audit_checks`.
+balances and resting orders, on the event loop), open one read transaction on the store there,
+and release the exchange; the store is then read off the event loop with SQL aggregates
+(`exchange_ref.storage.audit_reads`) while the exchange goes on working. The checks are
+`exchange_ref.audit_checks`. Snapshots live in memory: a restart forgets them.
 """
 
 from __future__ import annotations

@@ -14,7 +14,18 @@ from exchange_ref.audit_state import AuditCheck, AuditSnapshot, DurableState, Me
 from exchange_ref.engine.types import DEFAULT_SYMBOLS, SymbolSpec
 from exchange_ref.storage.audit_reads import UserAsset
 
-__all__ = ["CHECK_NAMES", "run_checks"]
+__all__ = [
+    "CHECK_NAMES",
+    "balances_reconcile",
+    "book_not_crossed",
+    "durable_matches_memory",
+    "funds_conserved",
+    "locks_match_open_orders",
+    "no_negative_balance",
+    "no_overfilled_order",
+    "orders_present",
+    "run_checks",
+]
 
 CHECK_NAMES = (
     "orders_present",
