@@ -142,7 +142,9 @@ def test_an_unreadable_part_is_named_and_the_rest_shown(
 ) -> None:
     config = {**BASELINE.config, "verdicts": "not a list", "invariants": None}
     config.pop("analysis")
-    odd = replace(BASELINE, id="0d0d0d0d-0000-4000-8000-000000000001", config=config)
+    odd = replace(
+        BASELINE, id="0d0d0d0d-0000-4000-8000-000000000001", config=config, status="aborted"
+    )
     store = RunStore(tmp_path / "odd.duckdb")
     store.write(odd)
     at = _open(page, store.path, odd)
@@ -153,6 +155,7 @@ def test_an_unreadable_part_is_named_and_the_rest_shown(
     assert "— not checked: the target was not the exchange" in captions
     assert "— this run kept no post-test analysis" in captions
     assert at.info[0].value == "baseline (ramp) · scaled ×0.1: this run kept no verdicts."
+    assert at.warning[0].value.startswith("Status **aborted**: the run was cut short")
 
 
 def test_stores_without_load_tests(page: Callable[..., AppTest], tmp_path: Path) -> None:
