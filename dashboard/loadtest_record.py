@@ -183,14 +183,48 @@ def _analysis(value: object, problems: list[str]) -> Analysis:
     if not isinstance(value, Mapping):
         problems.append(f"analysis: expected an object, got {type(value).__name__}")
         return Analysis()
-    baseline = value.get("baseline")
-    update = value.get("capacity_update")
+    update = value.get("capacity_model")
     return Analysis(
-        baseline if isinstance(baseline, Mapping) else None,
-        _texts(value.get("bottleneck")),
+        _comparison(value.get("comparison")),
+        _bottleneck(value.get("bottleneck")),
         _texts(value.get("recommendations")),
         update if isinstance(update, Mapping) else None,
     )
+
+
+def _comparison(value: object) -> Mapping[str, Any] | None:
+    """The figures that moved against the pinned baseline (figure -> its text), or the note
+    saying why there was no comparison; None when the run kept none."""
+    if not isinstance(value, Mapping):
+        return None
+    moved = [m for m in value.get("moved") or [] if isinstance(m, Mapping)]
+    if moved:
+        return {_text(m.get("figure")): _text(m.get("text")) for m in moved}
+    note = _text(value.get("note"))
+    return {"note": note} if note else None
+
+
+def _bottleneck(value: object) -> tuple[str, ...]:
+    """Each finding and the knee the client saw, as one line each."""
+    if not isinstance(value, Mapping):
+        return _texts(value)
+    out = []
+    for f in value.get("findings") or []:
+        if isinstance(f, Mapping):
+            out.append(
+                f"{_text(f.get('issue'))}: {_text(f.get('symptom'))} "
+                f"(investigate: {_text(f.get('investigation'))})"
+            )
+    knee = value.get("knee")
+    if isinstance(knee, Mapping):
+        evidence = "; ".join(_texts(knee.get("evidence")))
+        out.append(
+            f"{_text(knee.get('seen'))} while {_text(knee.get('cpu'))}"
+            + (f" ({evidence})" if evidence else "")
+            + f" (investigate: {_text(knee.get('investigation'))})"
+        )
+    out.extend(_texts(value.get("notes")))
+    return tuple(out)
 
 
 def read_record(config: Mapping[str, Any]) -> LoadTestRecord:

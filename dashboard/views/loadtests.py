@@ -178,10 +178,11 @@ def _analysis(record: LoadTestRecord) -> None:
     if a.empty:
         ui.blank("this run kept no post-test analysis")
         return
-    if a.baseline:
-        _figures("Against the pinned baseline", a.baseline)
+    if a.baseline and set(a.baseline) != {"note"}:
+        _figures("Against the pinned baseline: what moved", a.baseline)
     else:
-        st.markdown("**Against the pinned baseline**: none was pinned for this profile.")
+        note = (a.baseline or {}).get("note") or "none was pinned for this profile"
+        st.markdown(f"**Against the pinned baseline**: {note}.")
     for title, items in (("Bottleneck", a.bottleneck), ("Recommendations", a.recommendations)):
         st.markdown(f"**{title}**")
         st.markdown("\n".join(f"- {item}" for item in items) if items else "— none")

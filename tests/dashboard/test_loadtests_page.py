@@ -79,9 +79,10 @@ def test_a_passed_run_shows_its_verdicts_stages_mix_and_checklists(
     assert "✗ fail" in list(preflight["status"])
     assert set(_table(at, "detail")["passed"]) == {"✓ held"}
     text = "\n".join(m.value for m in at.markdown)
-    assert "Run more exchange workers" in text and "none was pinned" in text
+    assert "Optimize algorithms, tune GOGC" in text and "none is pinned" in text
+    assert "High CPU Usage: CPU Usage 96% breaks the target < 70%" in text
     capacity = _table(at, "figure", "value")
-    assert list(capacity["figure"]) == ["measured_per_pod", "configured_per_pod", "update"]
+    assert list(capacity["figure"])[:3] == ["measured_per_pod", "bound", "configured_per_pod"]
 
 
 def test_a_stress_run_marks_its_maximum_capacity(

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from collectors.store.store import RunStore
+from dashboard.loadtest_record import read_record
 from exchange_ref.server import ServerThread
 from tests.factories import exchange_settings
 
@@ -102,6 +103,9 @@ def test_every_profile_at_a_tiny_scale_is_judged_audited_and_kept(
     assert (run.kind, run.profile) == ("loadtest", profile)
     assert run.config["verdicts"] == doc["verdicts"]
     assert {s.name for s in run.summaries} >= {"all requests", "scenario:order_placement"}
+    # the dashboard reads every part of the stored run
+    record = read_record(run.config)
+    assert record.problems == () and not record.analysis.empty
     if profile == "stress":
         steps = doc["steps"]
         assert steps and all("met" in s for s in steps)
