@@ -121,7 +121,8 @@ def test_latency_from_the_due_time_covers_a_known_service_time() -> None:
     proc, url = spawn("--cycle", "0.05")
     try:
         plan = _plan(url, 60.0, 3.0, connections=16)
-        result = run_locust(plan, workers=2)
+        told: list[tuple[float, float]] = []
+        result = run_locust(plan, workers=2, progress=lambda d, t: told.append((d, t)))
         served = realized_ms(url)
     finally:
         proc.kill()
@@ -131,6 +132,9 @@ def test_latency_from_the_due_time_covers_a_known_service_time() -> None:
     assert len(served) == len(result)
     assert result.latency_ms().min() >= min(served) >= 50.0
     assert (result.latency_ms() >= result.service_ms() - 1e-6).all()
+    # progress from the common start on, in seconds of the schedule
+    assert told and all(t == 3.0 and 0 <= d <= 3.0 for d, t in told)
+    assert [d for d, _ in told] == sorted(d for d, _ in told) and told[-1][0] > 2.0
 
 
 class _Refusing(BaseHTTPRequestHandler):
