@@ -18,6 +18,8 @@ was measured comes back with `aborted=True`.
 
 Clocks: every process measures from the common start the master sends as a wall-clock time
 (see `locust_share`): workers on other machines must keep their clocks in step (NTP).
+The plan, seeded users' API keys included, travels unencrypted (Locust's ZeroMQ): keep the
+master and its workers on a trusted network.
 
 Locust monkey-patches the standard library with gevent when imported, so it is never imported
 here: the master and workers are `python -m collectors.loadtest.locust_master|locust_worker`.

@@ -270,6 +270,21 @@ def test_master_addresses_and_bad_ones() -> None:
         run_locust(_plan("http://127.0.0.1:1", 10.0, 1.0), workers=0)
 
 
+def test_a_worker_without_a_master_is_one_line_within_its_timeout() -> None:
+    code = "from pincex.commands.loadtest_worker import worker; worker()"
+    port = free_port("127.0.0.1", 0)
+    began = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", code, "--master", f"127.0.0.1:{port}", "--connect-timeout", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"error: no Locust master answered at 127.0.0.1:{port} within 1 s"
+    assert time.monotonic() - began < 20
+
+
 def test_a_master_without_workers_fails_in_one_line_within_its_bound() -> None:
     plan = _plan("http://127.0.0.1:1", 10.0, 1.0)
     began = time.monotonic()
