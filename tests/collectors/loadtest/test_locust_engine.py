@@ -139,14 +139,14 @@ def test_latency_from_the_due_time_covers_a_known_service_time() -> None:
 
 class _Refusing(BaseHTTPRequestHandler):
     """Orders refused 429 with Retry-After, the ticker 503 without, the balance answered
-    after 1 s (past the plan's timeout), anything else 200."""
+    after 2 s (past the plan's timeout), anything else 200."""
 
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.startswith("/api/v1/account/balance"):
-            time.sleep(1.0)
+            time.sleep(2.0)
             head = "200 OK"
         elif self.path.startswith("/api/v1/orders"):
             head = "429 Too Many Requests\r\nRetry-After: 1"
@@ -165,7 +165,7 @@ class _Refusing(BaseHTTPRequestHandler):
 
 def test_refusals_retry_after_and_timeouts_are_recorded_per_request() -> None:
     with serving(_Refusing) as url:
-        plan = _plan(url, 50.0, 2.0, connections=16, timeout=0.4)
+        plan = _plan(url, 50.0, 2.0, connections=16, timeout=0.6)
         result = run_locust(plan, workers=1)
     _accounted(plan, result)
     assert result.not_sent == 0
