@@ -18,6 +18,8 @@ was measured comes back with `aborted=True`.
 
 Clocks: every process measures from the common start the master sends as a wall-clock time
 (see `locust_share`): workers on other machines must keep their clocks in step (NTP).
+The plan, seeded users' API keys included, travels unencrypted (Locust's ZeroMQ): keep the
+master and its workers on a trusted network.
 
 Locust monkey-patches the standard library with gevent when imported, so it is never imported
 here: the master and workers are `python -m collectors.loadtest.locust_master|locust_worker`.
@@ -32,12 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from collectors.loadtest.locust_wire import read_outcome
+from collectors.loadtest.locust_wire import read_outcome, read_start
 from collectors.loadtest.plan import LoadPlan
 from collectors.loadtest.plan_file import plan_to_json
 from collectors.loadtest.result import LoadTestResult, WorkerRecord
@@ -58,7 +61,11 @@ DRAIN_S = 2.0  # past the schedule, requests may still be sent this long (then: 
 _INTERRUPT_WAIT_S = 30.0  # for an interrupted master to write what it has
 _REAP_S = 10.0  # for the workers to quit once the master is done
 _SLACK_S = 30.0  # start-up of the processes, on top of every bound they keep themselves
+_TICK_S = 0.5  # progress is told this often
 USER_SECONDS = 0.05  # default users: enough for answers within 50 ms at the peak rate
+
+
+Progress = Callable[[float, float], None]  # (seconds done, seconds planned)
 
 
 class LocustEngineError(Exception):
@@ -106,11 +113,13 @@ def run_locust(
     port: int = 0,
     join_timeout: float = 30.0,
     drain_s: float = DRAIN_S,
+    progress: Progress | None = None,
 ) -> LoadTestResult:
     """Send `plan` through a Locust master and `workers` workers (`local_workers` of them
     started here, all by default; the rest join with `pincex loadtest worker`), with `users`
     users in all (by default the plan's `connections`, or more: enough that answers within
-    `USER_SECONDS` at the peak rate never hold a due request back). LocustEngineError when
+    `USER_SECONDS` at the peak rate never hold a due request back); `progress(seconds done,
+    seconds planned)` about twice a second once the run has started. LocustEngineError when
     the run could not start; PortUnavailable when the master's port is taken; a
     KeyboardInterrupt when Ctrl-C came before anything was measured."""
     if workers < 1:
@@ -147,7 +156,7 @@ def run_locust(
                 with (folder / f"worker-{k}.log").open("wb") as log:
                     started.append(_spawn("locust_worker", ["--master", f"{connect}:{port}"], log))
             try:
-                master.wait(timeout=bound)
+                _wait(master, bound, folder, plan.schedule.duration, progress)
             except KeyboardInterrupt:
                 interrupted = True
                 master.send_signal(signal.SIGINT)
@@ -172,6 +181,29 @@ def run_locust(
         except (OSError, ValueError) as exc:
             raise LocustEngineError(f"the Locust master left no outcome: {exc}") from None
     return _result(plan, arrays, meta, interrupted)
+
+
+def _wait(
+    master: subprocess.Popen[bytes],
+    bound: float,
+    folder: Path,
+    duration: float,
+    progress: Progress | None,
+) -> None:
+    """Until the master ends (TimeoutExpired past `bound` seconds), telling `progress`."""
+    until = time.monotonic() + bound
+    t0: float | None = None
+    while True:
+        try:
+            master.wait(timeout=min(_TICK_S, max(until - time.monotonic(), 0.01)))
+            return
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= until:
+                raise
+        if progress is not None:
+            t0 = t0 or read_start(folder)
+            if t0 is not None:
+                progress(min(max(time.time() - t0, 0.0), duration), duration)
 
 
 def _reap(processes: list[subprocess.Popen[bytes]]) -> None:

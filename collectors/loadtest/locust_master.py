@@ -37,7 +37,16 @@ from locust.log import setup_logging
 from locust.rpc.protocol import Message
 from locust.runners import STATE_MISSING, MasterRunner
 
-from collectors.loadtest.locust_wire import BATCH, DONE, GO, PLAN, READY, STOP, Columns
+from collectors.loadtest.locust_wire import (
+    BATCH,
+    DONE,
+    GO,
+    PLAN,
+    READY,
+    STOP,
+    Columns,
+    write_start,
+)
 from collectors.loadtest.locustfile_plan import PlanUser
 from collectors.loadtest.plan_file import PlanFileError, plan_from_json
 
@@ -176,6 +185,7 @@ def run_master(
         t0 = time.time() + _LEAD_S
         cpu0 = time.process_time()
         runner.send_message(GO, {"t0": t0})
+        write_start(out, t0)
         bound = t0 + plan.schedule.duration + drain_s + plan.timeout + 5.0
         master.wait_end(chosen, bound - time.time(), interruptible=True)
         aborted = master.stop.is_set()

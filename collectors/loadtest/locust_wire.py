@@ -34,6 +34,8 @@ __all__ = [
     "Batch",
     "Columns",
     "read_outcome",
+    "read_start",
+    "write_start",
 ]
 
 # master -> worker
@@ -47,6 +49,7 @@ DONE = "pincex_done"  # the last batch: every request of the worker's share answ
 
 _OUTCOME_ARRAYS = "outcome.npz"
 _OUTCOME_META = "outcome.json"
+_START = "start.txt"
 _MAX_ERRORS = 20
 
 RETRY_AFTER, TIMED_OUT = 1, 2  # bits of the flags column
@@ -171,3 +174,18 @@ def read_outcome(folder: Path) -> tuple[dict[str, npt.NDArray[Any]], dict[str, A
     if not isinstance(meta, dict):
         raise ValueError("outcome.json is not an object")
     return arrays, meta
+
+
+def write_start(folder: Path, t0: float) -> None:
+    """The common start (wall clock), for the pincex process's progress."""
+    part = folder / f"{_START}.part"
+    part.write_text(repr(t0), encoding="utf-8")
+    part.replace(folder / _START)
+
+
+def read_start(folder: Path) -> float | None:
+    """The common start once the master has announced it, else None."""
+    try:
+        return float((folder / _START).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -117,7 +117,8 @@ def run_worker(host: str, port: int, connect_timeout: float = 60.0) -> int:
     setup_logging("WARNING")
     environment = Environment(user_classes=[PlanUser])
     # Locust tries every CONNECT_TIMEOUT seconds, 1 + CONNECT_RETRY_COUNT times
-    tries = math.ceil(connect_timeout / runners.CONNECT_TIMEOUT)
+    runners.CONNECT_TIMEOUT = max(1, min(runners.CONNECT_TIMEOUT, int(connect_timeout)))
+    tries = math.ceil(connect_timeout / runners.CONNECT_TIMEOUT - 1e-9)
     runners.CONNECT_RETRY_COUNT = max(tries - 1, 0)
     try:
         runner = environment.create_worker_runner(host, port)

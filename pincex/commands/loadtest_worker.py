@@ -16,8 +16,8 @@ __all__ = ["worker"]
     "master",
     required=True,
     metavar="HOST[:PORT]",
-    help="The master's address, as `loadtest run --engine locust` prints it (port 5557 if "
-    "left out).",
+    help="The address of the master (`pincex loadtest run --engine locust`); port 5557 when "
+    "left out.",
 )
 @click.option(
     "--connect-timeout",

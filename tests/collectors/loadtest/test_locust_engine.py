@@ -121,7 +121,8 @@ def test_latency_from_the_due_time_covers_a_known_service_time() -> None:
     proc, url = spawn("--cycle", "0.05")
     try:
         plan = _plan(url, 60.0, 3.0, connections=16)
-        result = run_locust(plan, workers=2)
+        told: list[tuple[float, float]] = []
+        result = run_locust(plan, workers=2, progress=lambda d, t: told.append((d, t)))
         served = realized_ms(url)
     finally:
         proc.kill()
@@ -131,18 +132,21 @@ def test_latency_from_the_due_time_covers_a_known_service_time() -> None:
     assert len(served) == len(result)
     assert result.latency_ms().min() >= min(served) >= 50.0
     assert (result.latency_ms() >= result.service_ms() - 1e-6).all()
+    # progress from the common start on, in seconds of the schedule
+    assert told and all(t == 3.0 and 0 <= d <= 3.0 for d, t in told)
+    assert [d for d, _ in told] == sorted(d for d, _ in told) and told[-1][0] > 2.0
 
 
 class _Refusing(BaseHTTPRequestHandler):
     """Orders refused 429 with Retry-After, the ticker 503 without, the balance answered
-    after 1 s (past the plan's timeout), anything else 200."""
+    after 2 s (past the plan's timeout), anything else 200."""
 
     protocol_version = "HTTP/1.1"
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path.startswith("/api/v1/account/balance"):
-            time.sleep(1.0)
+            time.sleep(2.0)
             head = "200 OK"
         elif self.path.startswith("/api/v1/orders"):
             head = "429 Too Many Requests\r\nRetry-After: 1"
@@ -161,7 +165,7 @@ class _Refusing(BaseHTTPRequestHandler):
 
 def test_refusals_retry_after_and_timeouts_are_recorded_per_request() -> None:
     with serving(_Refusing) as url:
-        plan = _plan(url, 50.0, 2.0, connections=16, timeout=0.4)
+        plan = _plan(url, 50.0, 2.0, connections=16, timeout=0.6)
         result = run_locust(plan, workers=1)
     _accounted(plan, result)
     assert result.not_sent == 0
@@ -264,6 +268,21 @@ def test_master_addresses_and_bad_ones() -> None:
     assert result.output.strip().count("\n") == 0 and "--master" in result.output
     with pytest.raises(LocustEngineError, match="at least one worker"):
         run_locust(_plan("http://127.0.0.1:1", 10.0, 1.0), workers=0)
+
+
+def test_a_worker_without_a_master_is_one_line_within_its_timeout() -> None:
+    code = "from pincex.commands.loadtest_worker import worker; worker()"
+    port = free_port("127.0.0.1", 0)
+    began = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", code, "--master", f"127.0.0.1:{port}", "--connect-timeout", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"error: no Locust master answered at 127.0.0.1:{port} within 1 s"
+    assert time.monotonic() - began < 20
 
 
 def test_a_master_without_workers_fails_in_one_line_within_its_bound() -> None:
