@@ -82,7 +82,10 @@ class LoadTestOptions:
     rate: float | None = None  # total requests per second, after scaling
     duration: float | None = None  # seconds, after scaling (every duration follows)
     engine: str = "ours"
-    workers: int = 1
+    workers: int = 1  # Locust workers started here
+    remote_workers: int = 0  # Locust workers to wait for from other machines
+    master_bind: str = "127.0.0.1"  # the Locust master's address (remote workers reach it)
+    master_port: int = 0  # 0: a free port
     admin_key: str | None = None
     users: int = 8
     connections: int = 64
@@ -206,7 +209,7 @@ def mid_price(target: str, symbol: str) -> float | None:
 def run_steps(
     plan: LoadPlan,
     setup: LoadTestSetup,
-    progress: Callable[[int, int], None] | None,
+    progress: Callable[[float, float], None] | None,
 ) -> tuple[LoadTestResult, tuple[Stage, ...], dict[str, bool], str | None]:
     """Stress on our engine: one step at a time, each judged as it ends; after
     `stop_after_missed` steps in a row missed the capacity targets, the rest are not run."""
@@ -250,7 +253,7 @@ def execute(
     setup: LoadTestSetup,
     options: LoadTestOptions,
     keys: tuple[str, ...],
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[float, float], None] | None = None,
 ) -> Executed:
     """Send the load and measure it (no judging)."""
     mid = mid_price(options.target, setup.config.symbol) if keys else None
@@ -274,7 +277,15 @@ def execute(
         if options.engine == "locust":
             from collectors.loadtest.locust_engine import run_locust
 
-            result = run_locust(plan, options.workers)
+            result = run_locust(
+                plan,
+                options.workers + options.remote_workers,
+                local_workers=options.workers,
+                bind_host=options.master_bind,
+                port=options.master_port,
+                join_timeout=30.0 if not options.remote_workers else 300.0,
+                progress=progress,
+            )
         elif setup.profile.pattern == "steps":
             result, stages, met, stopped = run_steps(plan, setup, progress)
         else:

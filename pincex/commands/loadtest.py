@@ -9,6 +9,7 @@ import click
 
 from collectors.bench.target import base_url, check_reachable
 from collectors.loadtest.config import LoadTestConfigError, parse_duration
+from collectors.loadtest.locust_engine import DEFAULT_MASTER_PORT
 from common.errors import UsageFailure
 from pincex.commands.bench_command import BenchCommand, exit_for, measuring
 from pincex.commands.loadtest_view import preflight_lines, run_lines
@@ -52,15 +53,19 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 
 class _LoadTestCommand(BenchCommand):
-    """A benchmark command whose config errors are bad input (exit 2)."""
+    """A benchmark command whose config errors are bad input (exit 2), and a Locust run that
+    could not be made exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from collectors.loadtest.locust_engine import LocustEngineError
         from planning.slo import SloError
 
         try:
             return super().invoke(ctx)
         except (LoadTestConfigError, SloError) as exc:
             raise UsageFailure(str(exc)) from None
+        except LocustEngineError as exc:
+            raise UsageFailure(f"the Locust engine failed: {exc}", 1) from None
 
 
 @click.group()
@@ -108,7 +113,27 @@ def loadtest() -> None:
     type=click.IntRange(0, 64),
     default=1,
     show_default=True,
-    help="Locust workers started here (0: only remote ones, `pincex loadtest worker`)",
+    help="Locust workers started here (0: only remote ones)",
+)
+@click.option(
+    "--remote-workers",
+    type=click.IntRange(0, 1024),
+    default=0,
+    show_default=True,
+    help="Locust workers to wait for (up to 5 min) from other machines, each started there "
+    "with `pincex loadtest worker --master HOST:PORT`",
+)
+@click.option(
+    "--master-bind",
+    default="127.0.0.1",
+    show_default=True,
+    help="address the Locust master listens on (another than loopback needs --allow-remote)",
+)
+@click.option(
+    "--master-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="the Locust master's port (default: 5557 with remote workers, else a free one)",
 )
 @admin_key_option
 @click.option(
@@ -142,6 +167,9 @@ def run(
     duration: float | None,
     engine: str,
     workers: int,
+    remote_workers: int,
+    master_bind: str,
+    master_port: int | None,
     admin_key: str | None,
     users: int,
     connections: int,
@@ -165,8 +193,23 @@ def run(
     """
     from pincex.loadtest_flow import PreflightRefused
 
-    if engine == "ours" and workers != 1:
-        raise UsageFailure("--workers is for --engine locust")
+    if engine == "ours" and (workers != 1 or remote_workers or master_port is not None):
+        raise UsageFailure("--workers, --remote-workers and --master-port are for --engine locust")
+    if engine == "locust" and workers + remote_workers < 1:
+        raise UsageFailure(
+            "--engine locust needs at least one worker (--workers, --remote-workers)"
+        )
+    if master_bind not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
+        raise UsageFailure(f"--master-bind {master_bind} is not loopback; pass --allow-remote")
+    if master_port is None:
+        master_port = DEFAULT_MASTER_PORT if remote_workers else 0
+    if remote_workers:
+        shown = "THIS-HOST" if master_bind in ("0.0.0.0", "::") else master_bind
+        click.echo(
+            f"waiting for {remote_workers} remote worker(s): on each machine run "
+            f"`pincex loadtest worker --master {shown}:{master_port}`",
+            err=True,
+        )
     options = LoadTestOptions(
         target=base_url(target, allow_remote),
         profile=profile,
@@ -175,6 +218,9 @@ def run(
         duration=duration,
         engine=engine,
         workers=workers,
+        remote_workers=remote_workers,
+        master_bind=master_bind,
+        master_port=master_port,
         admin_key=admin_key,
         users=users,
         connections=connections,

@@ -147,7 +147,7 @@ def test_preflight_of_a_target_that_is_down(tmp_path: Path) -> None:
         (["--profile", "soak"], "no profile 'soak'"),
         (["--scale", "0"], "--scale"),
         (["--duration", "soon"], "expected a duration"),
-        (["--engine", "ours", "--workers", "3"], "--workers is for --engine locust"),
+        (["--engine", "ours", "--workers", "3"], "are for --engine locust"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
