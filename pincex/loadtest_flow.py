@@ -138,13 +138,12 @@ def prepare(options: LoadTestOptions) -> LoadTestSetup:
         total = profile.rate * options.scale
     profile = profile.scaled(options.scale) if options.scale != 1.0 else profile
     if options.rate is not None:
-        factor = options.rate / profile.rate
-        profile = replace(profile, rate=options.rate, spike_rate=profile.spike_rate * factor)
+        profile = profile.rescaled(rates=options.rate / profile.rate)
         total = options.rate
     elif options.profile is None:
         total = None if options.scale == 1.0 else profile.rate
     if options.duration is not None:
-        profile = _stretched(profile, options.duration / profile.duration)
+        profile = profile.rescaled(durations=options.duration / profile.duration)
     base = _custom_profile(config) if options.profile is None else config.profile(options.profile)
     return LoadTestSetup(
         config,
@@ -155,19 +154,6 @@ def prepare(options: LoadTestOptions) -> LoadTestSetup:
         options.scale,
         rate_scale=profile.rate / base.rate,
         time_scale=profile.duration / base.duration,
-    )
-
-
-def _stretched(profile: Profile, factor: float) -> Profile:
-    """Every duration of the profile times `factor`, the rates unchanged."""
-    return replace(
-        profile,
-        duration=profile.duration * factor,
-        ramp_up=profile.ramp_up * factor,
-        ramp_down=profile.ramp_down * factor,
-        spike_duration=profile.spike_duration * factor,
-        spike_every=profile.spike_every * factor,
-        spike_first_at=profile.spike_first_at * factor,
     )
 
 

@@ -93,16 +93,20 @@ class Profile:
 
     def scaled(self, factor: float) -> Profile:
         """Rates and durations multiplied by `factor` (steps and counts unchanged)."""
+        return self.rescaled(rates=factor, durations=factor)
+
+    def rescaled(self, *, rates: float = 1.0, durations: float = 1.0) -> Profile:
+        """Every rate times `rates` and every duration times `durations`."""
         return replace(
             self,
-            rate=self.rate * factor,
-            duration=self.duration * factor,
-            ramp_up=self.ramp_up * factor,
-            ramp_down=self.ramp_down * factor,
-            spike_rate=self.spike_rate * factor,
-            spike_duration=self.spike_duration * factor,
-            spike_every=self.spike_every * factor,
-            spike_first_at=self.spike_first_at * factor,
+            rate=self.rate * rates,
+            spike_rate=self.spike_rate * rates,
+            duration=self.duration * durations,
+            ramp_up=self.ramp_up * durations,
+            ramp_down=self.ramp_down * durations,
+            spike_duration=self.spike_duration * durations,
+            spike_every=self.spike_every * durations,
+            spike_first_at=self.spike_first_at * durations,
         )
 
 

@@ -213,53 +213,52 @@ def _view(values_ms: Floats) -> LatencyView | None:
     return LatencyView.of(summary.latency)
 
 
-def _group(
-    name: str,
-    mask: Bools,
-    result: LoadTestResult,
-    lat: Floats,
-    svc: Floats,
-    ok: Bools,
-    answered: Bools,
-    elapsed: float,
-    planned_share: float,
-    total: int,
-    out_summaries: list[Summary],
-    out_hists: list[Histogram],
-    endpoints: tuple[GroupFigures, ...] = (),
-    shown: str | None = None,
-) -> GroupFigures:
-    """The figures of the requests in `mask`; their summary (named `name`) and histograms are
-    added to the outputs. `shown`: the name the figures carry, when not `name`."""
-    requests = int(mask.sum())
-    errors = int((mask & ~ok).sum())
-    got = mask & answered
-    summary, hists = summarise(
-        name, lat[got] * 1000.0, svc[got] * 1000.0, errors=errors, duration_s=elapsed
-    )
-    out_summaries.append(
-        Summary(
-            summary.name,
-            requests,
-            errors,
-            float((mask & ok).sum()) / elapsed if elapsed > 0 else 0.0,
-            summary.latency,
-            summary.service,
+class _Groups:
+    """Figures of groups of the result's requests (all, a scenario, an endpoint); each group's
+    summary and histograms are collected for the run as they are made."""
+
+    def __init__(self, result: LoadTestResult, elapsed: float) -> None:
+        self.lat, self.svc = result.latency_ms(), result.service_ms()
+        self.ok, self.answered = result.ok, result.answered
+        self.elapsed, self.total = elapsed, len(result)
+        self.summaries: list[Summary] = []
+        self.histograms: list[Histogram] = []
+
+    def figures(
+        self,
+        name: str,
+        mask: Bools,
+        planned_share: float,
+        endpoints: tuple[GroupFigures, ...] = (),
+        shown: str | None = None,
+    ) -> GroupFigures:
+        """The figures of the requests in `mask`, their summary named `name` (`shown`: the
+        name the figures carry, when not `name`)."""
+        ok, elapsed = self.ok, self.elapsed
+        requests = int(mask.sum())
+        errors = int((mask & ~ok).sum())
+        got = mask & self.answered
+        summary, hists = summarise(
+            name, self.lat[got] * 1000.0, self.svc[got] * 1000.0, errors=errors,
+            duration_s=elapsed,
+        )  # fmt: skip
+        completed = float((mask & ok).sum()) / elapsed if elapsed > 0 else 0.0
+        self.summaries.append(
+            Summary(summary.name, requests, errors, completed, summary.latency, summary.service)
         )
-    )
-    out_hists.extend(hists)
-    has = bool(got.any())
-    return GroupFigures(
-        name=shown or name,
-        planned_share=planned_share,
-        achieved_share=requests / total if total else 0.0,
-        requests=requests,
-        errors=errors,
-        achieved_rate=round(requests / elapsed, 2) if elapsed > 0 else 0.0,
-        latency=LatencyView.of(summary.latency) if has else None,
-        service_time=LatencyView.of(summary.service) if has and summary.service else None,
-        endpoints=endpoints,
-    )
+        self.histograms.extend(hists)
+        has = bool(got.any())
+        return GroupFigures(
+            name=shown or name,
+            planned_share=planned_share,
+            achieved_share=requests / self.total if self.total else 0.0,
+            requests=requests,
+            errors=errors,
+            achieved_rate=round(requests / elapsed, 2) if elapsed > 0 else 0.0,
+            latency=LatencyView.of(summary.latency) if has else None,
+            service_time=LatencyView.of(summary.service) if has and summary.service else None,
+            endpoints=endpoints,
+        )
 
 
 def windows(result: LoadTestResult, window_s: float, duration: float) -> Windows:
@@ -358,60 +357,25 @@ def measure(
     stopped_early_after: str | None = None,
 ) -> Measured:
     """The figures, summaries, histograms and series of a load test's result."""
-    lat, svc = result.latency_ms(), result.service_ms()
-    ok, answered = result.ok, result.answered
+    ok = result.ok
     duration = max((s.end for s in stages), default=result.elapsed)
-    elapsed = max(duration, 1e-9)
+    groups = _Groups(result, max(duration, 1e-9))
     total = len(result)
-    summaries: list[Summary] = []
-    hists: list[Histogram] = []
-    everything = np.ones(total, dtype=np.bool_)
-    headline = _group(
-        ALL, everything, result, lat, svc, ok, answered, elapsed, 1.0, total, summaries, hists
-    )
+    headline = groups.figures(ALL, np.ones(total, dtype=np.bool_), 1.0)
     scenarios = []
     for scenario in plan.scenarios:
-        endpoint_figures = []
-        ids = []
-        for i, route in enumerate(plan.routes):
-            if route.scenario != scenario:
-                continue
-            ids.append(i)
-            endpoint_figures.append(
-                _group(
-                    route.name,
-                    result.route == i,
-                    result,
-                    lat,
-                    svc,
-                    ok,
-                    answered,
-                    elapsed,
-                    route.share,
-                    total,
-                    summaries,
-                    hists,
-                )
-            )
+        ids = [i for i, r in enumerate(plan.routes) if r.scenario == scenario]
+        endpoints = tuple(
+            groups.figures(plan.routes[i].name, result.route == i, plan.routes[i].share)
+            for i in ids
+        )
         share = sum(plan.routes[i].share for i in ids)
         scenarios.append(
-            _group(
-                scenario_summary_name(scenario),
-                np.isin(result.route, ids),
-                result,
-                lat,
-                svc,
-                ok,
-                answered,
-                elapsed,
-                share,
-                total,
-                summaries,
-                hists,
-                tuple(endpoint_figures),
+            groups.figures(
+                scenario_summary_name(scenario), np.isin(result.route, ids), share, endpoints,
                 shown=scenario,
             )
-        )
+        )  # fmt: skip
     stage_figs = []
     for stage in stages:
         figs = stage_figures(result, stage)
@@ -424,11 +388,14 @@ def measure(
     for code, count in zip(codes, counts, strict=True):
         status_counts[str(int(code))] = int(count)
     refused = (result.status == 429) | (result.status == 503)
+    # the rate asked of the stages run (a stress run stopped early ran fewer than planned)
+    elapsed = groups.elapsed
+    asked = sum(s.planned for s in stages) or planned
     trust = TrustInputs(
         generator_cpu_pct=result.generator_cpu_pct,
-        target_rate=planned / elapsed,
-        achieved_rate=(total + 0.0) / elapsed if not result.aborted else planned / elapsed,
-        samples=int(answered.sum()),
+        target_rate=asked / elapsed,
+        achieved_rate=total / elapsed if not result.aborted else asked / elapsed,
+        samples=int(result.answered.sum()),
         error_rate=0.0,  # a load test judges its errors in its verdicts
         highest_claimed=99.0,
         schedule_lag_p99_ms=result.schedule_lag_p99 * 1000,
@@ -466,7 +433,7 @@ def measure(
         verdict=Verdict(tuple(trust_reasons(trust)), tuple(_warnings(result))),
         aborted=result.aborted,
     )
-    return Measured(figures, summaries, hists, _series(result, plan, w), w)
+    return Measured(figures, groups.summaries, groups.histograms, _series(result, plan, w), w)
 
 
 def _warnings(result: LoadTestResult) -> list[str]:
