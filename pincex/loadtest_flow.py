@@ -214,7 +214,7 @@ def run_steps(
         parts.append(part)
         offsets.append(stage.start)
         run.append(stage)
-        figures = stage_figures(part.shifted(stage.start), stage)
+        figures = stage_figures(part.shifted(stage.start), stage, dues + stage.start)
         met[stage.name] = step_meets(setup.slos, profile.capacity_profile, figures)
         missed_in_row = 0 if met[stage.name] else missed_in_row + 1
         if part.aborted:
@@ -278,11 +278,12 @@ def execute(
             result = run_ours(plan, None, progress)
     finally:
         server = watch.stop()
+    dues = setup.schedule.due_times()
     if options.engine == "locust" and setup.profile.pattern == "steps":
         met = {}
         for stage in stages:
             met[stage.name] = step_meets(
-                setup.slos, setup.profile.capacity_profile, stage_figures(result, stage)
+                setup.slos, setup.profile.capacity_profile, stage_figures(result, stage, dues)
             )
     measured = measure(
         plan,
@@ -291,10 +292,11 @@ def execute(
         profile=setup.profile.name,
         pattern=setup.profile.pattern,
         scale=setup.scale,
-        planned=len(setup.schedule.due_times()),
+        planned=len(dues),
         window_s=window_for(setup),
         step_met=met,
         stopped_early_after=stopped,
+        dues=dues,
     )
     if server is not None:
         measured = replace(
@@ -334,8 +336,8 @@ def to_measures(
             start=s.stage.start,
             end=s.stage.end,
             planned_rate=(s.stage.rate_from + s.stage.rate_to) / 2,
-            requests=s.requests,
-            errors=s.errors,
+            requests=s.requests + s.not_sent,
+            errors=s.errors + s.not_sent,  # a request never sent is an error of its stage
             completed_rps=s.completed_rps,
             p95_ms=None if s.latency is None else s.latency.p95,
             p99_ms=None if s.latency is None else s.latency.p99,

@@ -84,15 +84,19 @@ class StageFigures:
     completed_rps: float  # 2xx answers arriving per second of the stage
     latency: LatencyView | None
     met: bool | None = None  # steps: whether the step met the capacity targets
+    not_sent: int = 0  # due in the stage but never sent before the time bound
 
     @property
     def error_rate_pct(self) -> float:
-        return self.errors / self.requests * 100 if self.requests else 0.0
+        """Errors and requests never sent, of the requests due in the stage (%)."""
+        due = self.requests + self.not_sent
+        return (self.errors + self.not_sent) / due * 100 if due else 0.0
 
     def to_json(self) -> dict[str, Any]:
         out = self.stage.to_json() | {
             "requests": self.requests,
             "errors": self.errors,
+            "not_sent": self.not_sent,
             "error_rate_pct": round(self.error_rate_pct, 4),
             "achieved_rate": self.achieved_rate,
             "completed_rps": self.completed_rps,
@@ -326,8 +330,14 @@ def _subset(result: LoadTestResult, mask: Bools) -> LoadTestResult:
     )
 
 
-def stage_figures(result: LoadTestResult, stage: Stage) -> StageFigures:
+def stage_figures(result: LoadTestResult, stage: Stage, dues: Floats | None = None) -> StageFigures:
+    """A stage's figures; with the schedule's `dues`, the requests due in the stage that were
+    never sent (a generator held back by a saturated server) are counted too."""
     mask = (result.due >= stage.start) & (result.due < stage.end)
+    not_sent = 0
+    if dues is not None and not result.aborted:
+        planned = int(np.searchsorted(dues, stage.end) - np.searchsorted(dues, stage.start))
+        not_sent = max(0, planned - int(mask.sum()))
     ok = result.ok
     seconds = max(stage.seconds, 1e-9)
     done = np.nan_to_num(result.done, nan=-1.0)
@@ -340,6 +350,7 @@ def stage_figures(result: LoadTestResult, stage: Stage) -> StageFigures:
         achieved_rate=round(float(mask.sum()) / seconds, 2),
         completed_rps=round(completed / seconds, 2),
         latency=_view(result.latency_ms()[got]),
+        not_sent=not_sent,
     )
 
 
@@ -355,8 +366,10 @@ def measure(
     window_s: float = 1.0,
     step_met: dict[str, bool] | None = None,
     stopped_early_after: str | None = None,
+    dues: Floats | None = None,
 ) -> Measured:
-    """The figures, summaries, histograms and series of a load test's result."""
+    """The figures, summaries, histograms and series of a load test's result (`dues`: the
+    schedule's due times, to count the requests never sent per stage)."""
     ok = result.ok
     duration = max((s.end for s in stages), default=result.elapsed)
     groups = _Groups(result, max(duration, 1e-9))
@@ -378,7 +391,7 @@ def measure(
         )  # fmt: skip
     stage_figs = []
     for stage in stages:
-        figs = stage_figures(result, stage)
+        figs = stage_figures(result, stage, dues)
         if step_met is not None and stage.name in step_met:
             figs = replace(figs, met=step_met[stage.name])
         stage_figs.append(figs)

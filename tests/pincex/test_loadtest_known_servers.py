@@ -105,3 +105,26 @@ def test_a_spike_past_a_servers_capacity_recovers_as_its_queue_drains(tmp_path: 
     assert verdict is not None and isinstance(verdict.observed, float), verdict
     worst = verdict.observed
     assert 0.5 * expected - 0.2 <= worst <= 1.6 * expected + 0.5, (worst, expected, verdict)
+
+
+def test_requests_a_saturated_server_kept_from_being_sent_are_errors_of_their_stage() -> None:
+    """1,000/s for 3 s at a server that answers one request at a time in 5 ms (under 200/s):
+    most requests are still waiting when the time bound comes, and are never sent. They count
+    against the error-rate target of their stage, not just as a trust warning."""
+    proc, url = spawn("--cycle", "0.005", "--serial")
+    try:
+        options = LoadTestOptions(
+            target=url, profile="baseline", rate=1000, duration=3.0, scrape_interval=0,
+            connections=4,
+        )  # fmt: skip
+        setup = prepare(options)
+        executed = execute(setup, options, keys=())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    hold = next(s for s in executed.measured.figures.stages if s.stage.kind == "hold")
+    assert hold.not_sent > 0 and executed.measured.figures.not_sent >= hold.not_sent
+    measures = to_measures(executed, None)
+    errors = judge(load_config(), setup.config.definitions, measures).named("error rate")
+    assert errors is not None and errors.status == "missed", errors
+    assert measures.error_rate_pct > 10
