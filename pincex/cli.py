@@ -48,8 +48,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand(
         "pincex.commands.demo:demo",
         "The exchange with demo users on 127.0.0.1, a short ramp of orders runs (500 to 2,500 "
-        "orders/s), a market-data run and a database run kept in the run store, then the "
-        "dashboard over them; up until Ctrl-C.",
+        "orders/s), a market-data run, a baseline load test and a database run kept in the run "
+        "store, then the dashboard over them; up until Ctrl-C.",
     ),
     "diagnose": LazyCommand(
         "pincex.commands.slo:diagnose", "Match figures to the spec's tuning advice."

@@ -58,7 +58,7 @@ def test_demo_measures_stores_and_serves_the_dashboard_until_interrupted(tmp_pat
         assert len(keys) == 3
         # one progress line before each step and one result line after it
         steps = [i for i, line in enumerate(lines) if line.startswith("[")]
-        assert len(steps) == len(RAMP_RATES) + 2, lines
+        assert len(steps) == len(RAMP_RATES) + 3, lines
         for i in steps:
             assert "p99" in lines[i + 1] and "trusted" in lines[i + 1], lines[i + 1]
         assert httpx.get(f"{dashboard}_stcore/health", timeout=10).text == "ok"
@@ -71,7 +71,10 @@ def test_demo_measures_stores_and_serves_the_dashboard_until_interrupted(tmp_pat
         assert set(runs["label"]) == {"demo"}
         ramp = runs[runs["tags"].map(lambda tags: "ramp" in list(tags))]
         assert sorted(ramp["config"].map(lambda c: c["rate"])) == [float(r) for r in RAMP_RATES]
-        assert sorted(runs["kind"]) == ["db", "market-data"] + ["orders"] * len(RAMP_RATES)
+        kinds = ["db", "loadtest", "market-data"] + ["orders"] * len(RAMP_RATES)
+        assert sorted(runs["kind"]) == kinds
+        loadtest = runs[runs["kind"] == "loadtest"].iloc[0]
+        assert loadtest["profile"] == "baseline" and loadtest["config"]["invariants"]
         assert (tmp_path / "data" / "demo-bench-db.sqlite").is_file()
 
         proc.send_signal(signal.SIGINT)

@@ -1,9 +1,9 @@
-"""`pincex demo`: the exchange with demo users, a short measured ramp, a market-data run and a
-database run kept in the run store, then the dashboard over them; up until Ctrl-C.
+"""`pincex demo`: the exchange with demo users, a short measured ramp, a market-data run, a load
+test and a database run kept in the run store, then the dashboard over them; up until Ctrl-C.
 
-Each measurement is `python -m pincex bench ...` in its own process (as a user would run it),
-one progress line before and one result line after. Running the demo again adds runs, so the
-dashboard's trends and regression detection get history.
+Each measurement is `python -m pincex bench ...` (or `loadtest run ...`) in its own process
+(as a user would run it), one progress line before and one result line after. Running the demo
+again adds runs, so the dashboard's trends and regression detection get history.
 """
 
 from __future__ import annotations
@@ -37,17 +37,19 @@ DB_URL = f"sqlite:///{data_dir() / 'demo-bench-db.sqlite'}"
 DB_CONNECTIONS = 8
 DB_QUERIES_PER_CONNECTION = 700  # 5,600 queries: over 1,000 of each of the five types
 DEFAULT_STEP_S = 8
+LOADTEST_SCALE = 0.1  # of the baseline profile: 500 requests/s of the mix
 
 
 @dataclass(frozen=True)
 class Step:
-    """One benchmark of the demo: what it does in words, its `pincex bench` arguments, and how
-    its JSON result reads in one line."""
+    """One measurement of the demo: what it does in words, its `pincex bench` (or `command`)
+    arguments, and how its JSON result reads in one line."""
 
     title: str
     args: list[str]
     timeout_s: float
     result: Callable[[dict[str, Any]], str]
+    command: tuple[str, ...] = ("bench",)
 
 
 def _trust(doc: dict[str, Any]) -> str:
@@ -71,6 +73,17 @@ def _md_result(doc: dict[str, Any]) -> str:
     return (
         f"{doc['messages_received']:,} messages at {doc['messages_per_s']:,.0f}/s, "
         f"p99 {doc['latency_ms']['p99']:.1f} ms, {_trust(doc)}"
+    )
+
+
+def _loadtest_result(doc: dict[str, Any]) -> str:
+    verdicts = doc.get("verdicts") or []
+    met = sum(1 for v in verdicts if v["status"] == "met")
+    outcome = "passed" if doc.get("passed") else "failed"
+    latency = doc.get("latency_ms") or {}
+    return (
+        f"{outcome}: {met} of {len(verdicts)} targets met, p95 {latency.get('p95', 0):.1f} ms, "
+        f"p99 {latency.get('p99', 0):.1f} ms, {_trust(doc)}"
     )
 
 
@@ -123,6 +136,21 @@ def _steps(url: str, label: str, seconds: int | None, store: str) -> list[Step]:
             _md_result,
         )
     )
+    lt_seconds = max(4, 2 * base)
+    steps.append(
+        Step(
+            f"load test: the baseline profile x{LOADTEST_SCALE:g} for {lt_seconds} s "
+            "(the 70/20/10 mix, judged, the exchange audited after)",
+            [
+                *f"run --profile baseline --scale {LOADTEST_SCALE}".split(),
+                *f"--duration {lt_seconds}s --force --target {url}".split(),
+                *keep,
+            ],
+            lt_seconds + 180,
+            _loadtest_result,
+            command=("loadtest",),
+        )
+    )
     db_file = Path(DB_URL.removeprefix("sqlite:///"))
     reuse = db_file.is_file() and db_file.stat().st_size > 0
     db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +175,7 @@ def _steps(url: str, label: str, seconds: int | None, store: str) -> list[Step]:
 def _run_step(step: Step, index: int, total: int, env: dict[str, str]) -> None:
     click.echo(f"[{index}/{total}] {step.title} ...")
     started = time.monotonic()
-    cmd = [sys.executable, "-m", "pincex", "bench", *step.args, "--json"]
+    cmd = [sys.executable, "-m", "pincex", *step.command, *step.args, "--json"]
     try:
         done = subprocess.run(
             cmd, env=env, capture_output=True, text=True, timeout=step.timeout_s, check=False
@@ -206,8 +234,8 @@ def demo(
     store_path: str | None,
 ) -> None:
     """The exchange with demo users on 127.0.0.1, a short ramp of orders runs (500 to 2,500
-    orders/s), a market-data run and a database run kept in the run store, then the dashboard
-    over them; up until Ctrl-C."""
+    orders/s), a market-data run, a baseline load test and a database run kept in the run
+    store, then the dashboard over them; up until Ctrl-C."""
     from exchange_ref.seeding import SEED_DEPOSITS
     from exchange_ref.server import ServerThread
     from exchange_ref.service import User
