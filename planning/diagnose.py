@@ -276,4 +276,10 @@ def examine(
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+    """A figure as a person reads it: whole numbers as they are, others to 3 significant
+    decimals (0.0235, 91.5, 1234.6), never a float's full repr."""
+    if float(x).is_integer():
+        return str(int(x))
+    if abs(x) >= 100:
+        return f"{x:.1f}"
+    return f"{x:.3g}" if abs(x) < 1 else f"{x:.3f}".rstrip("0").rstrip(".")

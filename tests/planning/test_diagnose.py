@@ -149,3 +149,8 @@ def test_bad_figures_are_errors_not_silent(shipped):
         diagnose({"trading_engine_cpu_percent": "high"}, shipped)  # type: ignore[dict-item]
     with pytest.raises(SloError, match="unknown profile 'soak'"):
         diagnose({}, shipped, "soak")
+
+
+def test_a_symptom_shows_its_figure_as_people_read_it() -> None:
+    finding = diagnose({"trading_engine_cpu_percent": 91.23456789}, load_config())[0]
+    assert finding.symptom == "CPU Usage 91.235% breaks the target < 70%"
