@@ -18,8 +18,10 @@ from dashboard.loadtest_record import LoadTestRecord, max_capacity_step
 
 ALL = "(every profile)"
 ALL_REQUESTS = "all requests"
+# a first run has no pinned baseline to pass the preflight with: --force, then pin it
 RUN_COMMAND = (
-    "pincex loadtest run --profile baseline --target http://127.0.0.1:8080 --scale 0.05 --label v1"
+    "pincex loadtest run --profile baseline --target http://127.0.0.1:8080 --scale 0.05 "
+    "--label v1 --admin-key $PINCEX_ADMIN_KEY --force"
 )
 CHECK_LABELS = {"pass": "✓ pass", "fail": "✗ fail", "skip": "– skip"}
 
