@@ -52,10 +52,11 @@ from planning.loadtest.measures import (
     StageMeasure,
     WindowSeries,
 )
+from planning.loadtest.stress import step_misses
 from planning.loadtest.verdict import LoadVerdicts
 from planning.loadtest.verdicts import judge
 from planning.run_slo import RunFacts, run_figures
-from planning.slo import SloConfig, load_config, satisfies
+from planning.slo import SloConfig, load_config
 
 __all__ = [
     "CUSTOM",
@@ -71,7 +72,6 @@ __all__ = [
 
 CUSTOM = "custom"  # the profile name of a run without --profile
 KIND = "loadtest"  # the kind of run a load test is kept as
-_STEP_METRICS = ("request_latency_p95_ms", "request_latency_p99_ms", "request_error_rate_percent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,18 +165,24 @@ def window_for(setup: LoadTestSetup) -> float:
 
 def step_meets(slos: SloConfig, profile: str, step: StageFigures) -> bool:
     """Whether a stress step met `profile`'s latency and error targets (p95, p99, errors)."""
-    observed = {
-        "request_latency_p95_ms": None if step.latency is None else step.latency.p95,
-        "request_latency_p99_ms": None if step.latency is None else step.latency.p99,
-        "request_error_rate_percent": step.error_rate_pct,
-    }
-    for slo in slos.profile(profile).slos:
-        if slo.metric not in _STEP_METRICS or slo.comparator is None or slo.target is None:
-            continue
-        value = observed[slo.metric]
-        if value is None or not satisfies(value, slo.comparator, slo.target):
-            return False
-    return True
+    return not step_misses(slos, profile, _stage_measure(step))
+
+
+def _stage_measure(s: StageFigures) -> StageMeasure:
+    """A stage's figures as planning reads them; a request never sent is an error of its
+    stage."""
+    return StageMeasure(
+        name=s.stage.name,
+        kind=s.stage.kind,
+        start=s.stage.start,
+        end=s.stage.end,
+        planned_rate=(s.stage.rate_from + s.stage.rate_to) / 2,
+        requests=s.requests + s.not_sent,
+        errors=s.errors + s.not_sent,
+        completed_rps=s.completed_rps,
+        p95_ms=None if s.latency is None else s.latency.p95,
+        p99_ms=None if s.latency is None else s.latency.p99,
+    )
 
 
 def mid_price(target: str, symbol: str) -> float | None:
@@ -329,21 +335,7 @@ def to_measures(
     f = executed.measured.figures
     w = executed.measured.windows
     profile = executed.setup.profile
-    stages = tuple(
-        StageMeasure(
-            name=s.stage.name,
-            kind=s.stage.kind,
-            start=s.stage.start,
-            end=s.stage.end,
-            planned_rate=(s.stage.rate_from + s.stage.rate_to) / 2,
-            requests=s.requests + s.not_sent,
-            errors=s.errors + s.not_sent,  # a request never sent is an error of its stage
-            completed_rps=s.completed_rps,
-            p95_ms=None if s.latency is None else s.latency.p95,
-            p99_ms=None if s.latency is None else s.latency.p99,
-        )
-        for s in f.stages
-    )
+    stages = tuple(_stage_measure(s) for s in f.stages)
     series = WindowSeries(
         window_s=w.window_s,
         start=tuple(float(x) for x in w.start),

@@ -87,7 +87,7 @@ class Bottleneck:
 def _knee_seen(j: Judging, verdicts: LoadVerdicts) -> str | None:
     steps = j.stages("step")
     if steps:
-        misses = [step_misses(j, j.m.capacity_profile, s) for s in steps]
+        misses = [step_misses(j.slos, j.m.capacity_profile, s) for s in steps]
         for k in range(1, len(steps)):
             if misses[k] and not misses[k - 1]:
                 below, at = steps[k - 1], steps[k]

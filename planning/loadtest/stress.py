@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from planning.loadtest.measures import StageMeasure
-from planning.loadtest.verdict import Judging, LoadVerdict, num
-from planning.slo import Slo, satisfies
+from planning.loadtest.verdict import Judging, LoadVerdict, num, profile_slo
+from planning.slo import Slo, SloConfig, satisfies
 
 __all__ = [
     "capacity_step",
@@ -35,11 +35,12 @@ def _figure(step: StageMeasure, label: str) -> float | None:
     return step.p95_ms if label == "p95" else step.p99_ms
 
 
-def step_misses(j: Judging, profile: str, step: StageMeasure) -> list[str]:
-    """What a step missed of `profile`'s latency and error targets ([] when it met them all)."""
+def step_misses(slos: SloConfig, profile: str, step: StageMeasure) -> list[str]:
+    """What a step missed of `profile`'s latency and error targets ([] when it met them all);
+    also what `pincex loadtest run` stops a stress run on."""
     out: list[str] = []
     for label, metric in _CAPACITY_METRICS:
-        slo = j.profile_slo(profile, metric)
+        slo = profile_slo(slos, profile, metric)
         if slo is None or slo.comparator is None or slo.target is None:
             continue
         value = _figure(step, label)
@@ -54,7 +55,7 @@ def step_misses(j: Judging, profile: str, step: StageMeasure) -> list[str]:
 def capacity_step(j: Judging) -> int | None:
     """The index among the run's steps of the highest that met the capacity profile's targets."""
     steps = j.stages("step")
-    met = [k for k, s in enumerate(steps) if not step_misses(j, j.m.capacity_profile, s)]
+    met = [k for k, s in enumerate(steps) if not step_misses(j.slos, j.m.capacity_profile, s)]
     return met[-1] if met else None
 
 
@@ -78,7 +79,7 @@ def max_capacity(j: Judging, slo: Slo) -> LoadVerdict:
     if not targets:
         why = f"profile {cp} has no latency or error-rate target in slo.yaml to meet"
         return j.verdict(name, target, None, "not measured", why)
-    misses = [step_misses(j, cp, s) for s in steps]
+    misses = [step_misses(j.slos, cp, s) for s in steps]
     k = capacity_step(j)
     stopped = (
         f"; the run stopped early after {j.m.stopped_early_after}"

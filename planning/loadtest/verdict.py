@@ -85,6 +85,14 @@ def num(value: float) -> str:
 _UNITS = {"ms": " ms", "%": " %", "s": " s", "req/s": " req/s", "count": ""}
 
 
+def profile_slo(slos: SloConfig, profile: str, metric: str) -> Slo | None:
+    """The numeric target on `metric` in `profile` (None when it has none, or no profile)."""
+    if profile not in slos.profiles:
+        return None
+    slo = next((s for s in slos.profiles[profile].slos if s.metric == metric), None)
+    return slo if slo is not None and not slo.informational else None
+
+
 @dataclass(frozen=True)
 class Judging:
     """What every judge needs: targets, definitions, measures; scaling and wording helpers."""
@@ -128,10 +136,7 @@ class Judging:
 
     def profile_slo(self, profile: str, metric: str) -> Slo | None:
         """The numeric target on `metric` in `profile` (None when it has none, or no profile)."""
-        if profile not in self.slos.profiles:
-            return None
-        slo = next((s for s in self.slos.profiles[profile].slos if s.metric == metric), None)
-        return slo if slo is not None and not slo.informational else None
+        return profile_slo(self.slos, profile, metric)
 
     def stages(self, kind: str) -> tuple[StageMeasure, ...]:
         return tuple(s for s in self.m.stages if s.kind == kind)
