@@ -423,10 +423,12 @@ def run_loadtest(
     options: LoadTestOptions,
     store_path: str | None,
     progress: Callable[[float, float], None] | None = None,
+    setup: LoadTestSetup | None = None,
 ) -> LoadTestFigures:
-    """The whole load test: planned, checked, sent, measured, audited, judged, analysed and
-    kept (when `store_path`). PreflightRefused when a check failed without `force`."""
-    setup = prepare(options)
+    """The whole load test: planned (unless `setup` was prepared already), checked, sent,
+    measured, audited, judged, analysed and kept (when `store_path`). PreflightRefused when a
+    check failed without `force`."""
+    setup = setup or prepare(options)
     keys = seed(options, setup.config.symbol)
     checklist = check_preflight(
         options.target,

@@ -14,7 +14,7 @@ from common.errors import UsageFailure
 from pincex.commands.bench_command import BenchCommand, exit_for, measuring
 from pincex.commands.loadtest_view import preflight_lines, run_lines
 from pincex.commands.loadtest_worker import worker
-from pincex.loadtest_flow import LoadTestOptions
+from pincex.loadtest_flow import LoadTestOptions, LoadTestSetup
 from pincex.options import (
     BenchContext,
     admin_key_option,
@@ -232,9 +232,12 @@ def run(
         label=bench.label,
         tags=bench.tags,
     )
+    from pincex.loadtest_flow import prepare
+
+    setup = prepare(options)  # a flawed config is refused before the target is tried
     check_reachable(options.target)
     try:
-        figures = _measured(options, bench.store_path, as_json)
+        figures = _measured(options, setup, bench.store_path, as_json)
     except PreflightRefused as refused:
         if as_json:
             echo_json({"started": False, "preflight": refused.preflight.to_json()})
@@ -254,12 +257,14 @@ def run(
         raise UsageFailure(_failed_line(figures.to_json()), 1)
 
 
-def _measured(options: LoadTestOptions, store_path: str | None, as_json: bool) -> LoadTestFigures:
+def _measured(
+    options: LoadTestOptions, setup: LoadTestSetup, store_path: str | None, as_json: bool
+) -> LoadTestFigures:
     """The judged figures; PreflightRefused passes through (it is not a benchmark failure)."""
     from pincex.loadtest_flow import run_loadtest
 
     with measuring(options.target), progress_bar(not as_json, "requests answered") as bar:
-        return run_loadtest(options, store_path, bar)
+        return run_loadtest(options, store_path, bar, setup)
 
 
 def _failed_line(doc: dict[str, Any]) -> str:

@@ -219,3 +219,12 @@ def test_the_locust_engine_runs_the_same_plan_with_two_workers(
     assert all(i["passed"] for i in doc["invariants"])
     for scenario in doc["scenarios"].values():
         assert abs(scenario["achieved_share"] - scenario["planned_share"]) <= 0.03
+
+
+def test_a_flawed_config_is_refused_before_the_target_is_tried(tmp_path: Path) -> None:
+    done = loadtest(
+        "run", "--config", str(tmp_path / "absent.yaml"), "--target", "http://127.0.0.1:9",
+        store=tmp_path / "s.duckdb",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {tmp_path / 'absent.yaml'}: no such file"
