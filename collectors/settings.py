@@ -41,6 +41,10 @@ class CollectorSettings(BaseSettings):
     # A Prometheus server watching the target (`http://host:9090`), checked by the load test's
     # preflight (ready, and answering a query); empty: none is checked.
     prometheus_url: str = ""
+    # The exchange's PostgreSQL primary and its replicas (comma-separated URLs), sampled during
+    # a run (pg_stat_*, replication lag); empty: none is watched.
+    pg_url: str = ""
+    pg_replica_urls: str = ""
 
     @field_validator("store_path")
     @classmethod

@@ -22,6 +22,7 @@ import pandas as pd
 
 from collectors.bench.admin import AdminClient
 from collectors.bench.runs import kept, measured_run
+from collectors.bench.server_sources import NO_SOURCES, ServerSources
 from collectors.bench.server_watch import ServerWatch, server_points, server_summary
 from collectors.loadtest.config import LoadTestConfig, Profile, load_loadtest_config
 from collectors.loadtest.engine import run_ours
@@ -94,6 +95,7 @@ class LoadTestOptions:
     slo_path: str | None = None
     force: bool = False
     scrape_interval: float = 1.0
+    sources: ServerSources = NO_SOURCES
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
 
@@ -261,7 +263,7 @@ def execute(
         connections=options.connections,
         timeout=setup.config.definitions.timeout,
     )
-    watch = ServerWatch(options.target, options.scrape_interval).start()
+    watch = ServerWatch(options.target, options.scrape_interval, options.sources).start()
     stages = setup.schedule.stages
     met: dict[str, bool] | None = None
     stopped = None

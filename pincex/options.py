@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from collectors.bench.server_sources import NO_SOURCES, ServerSources
 from collectors.settings import CollectorSettings, get_settings, resolve_store_path
 from collectors.store.limits import MAX_TAGS, RunFormatError, check_name
 from common.errors import UsageFailure
@@ -101,14 +102,61 @@ def store_options(fn: _F) -> _F:
 
 
 def scrape_option(fn: _F) -> _F:
-    """--scrape-interval: how often the target's /metrics is read during the run."""
-    return click.option(
-        "--scrape-interval",
-        type=click.FloatRange(min=0),
-        default=1.0,
-        show_default=True,
-        help="seconds between scrapes of the target's /metrics (0: do not scrape)",
-    )(fn)
+    """--scrape-interval, and where the server's side comes from: --prometheus-url, --pg-url,
+    --pg-replica-url (defaults: PINCEX_PROMETHEUS_URL, PINCEX_PG_URL, PINCEX_PG_REPLICA_URLS)."""
+    for option in reversed(
+        [
+            click.option(
+                "--scrape-interval",
+                type=click.FloatRange(min=0),
+                default=1.0,
+                show_default=True,
+                help="seconds between scrapes of the target's /metrics (0: do not scrape)",
+            ),
+            click.option(
+                "--prometheus-url",
+                metavar="URL",
+                default=None,
+                help="a Prometheus server scraping the target: the server's series come from "
+                "range queries over the run's window (default: PINCEX_PROMETHEUS_URL; "
+                "none: the target's /metrics is scraped directly)",
+            ),
+            click.option(
+                "--pg-url",
+                metavar="URL",
+                default=None,
+                help="the exchange's PostgreSQL primary, sampled every interval: cache hit "
+                "ratio, lock waits, connections (default: PINCEX_PG_URL)",
+            ),
+            click.option(
+                "--pg-replica-url",
+                "pg_replica_urls",
+                metavar="URL",
+                multiple=True,
+                help="a streaming replica of --pg-url, for the replication lag; repeatable "
+                "(default: PINCEX_PG_REPLICA_URLS, comma-separated)",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def server_sources(
+    settings: CollectorSettings,
+    prometheus_url: str | None,
+    pg_url: str | None,
+    pg_replica_urls: tuple[str, ...],
+) -> ServerSources:
+    """The run's server sources: the options given, else the settings."""
+    replicas = pg_replica_urls or tuple(
+        url.strip() for url in settings.pg_replica_urls.split(",") if url.strip()
+    )
+    return ServerSources(
+        prometheus_url=(prometheus_url if prometheus_url is not None else settings.prometheus_url),
+        pg_url=pg_url if pg_url is not None else settings.pg_url,
+        pg_replica_urls=replicas,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +169,7 @@ class BenchContext:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0
+    sources: ServerSources = NO_SOURCES
 
 
 def _with_context(fn: _F, scrape: bool) -> _F:
@@ -129,12 +178,21 @@ def _with_context(fn: _F, scrape: bool) -> _F:
         settings = get_settings()
         no_store = kwargs.pop("no_store")
         store_path = kwargs.pop("store_path")
+        sources = ServerSources()
+        if scrape:
+            sources = server_sources(
+                settings,
+                kwargs.pop("prometheus_url"),
+                kwargs.pop("pg_url"),
+                kwargs.pop("pg_replica_urls"),
+            )
         kwargs["bench"] = BenchContext(
             settings,
             None if no_store else str(resolve_store_path(store_path)),
             kwargs.pop("label"),
             kwargs.pop("tags"),
             kwargs.pop("scrape_interval") if scrape else 0.0,
+            sources,
         )
         return fn(*args, **kwargs)
 
@@ -143,7 +201,8 @@ def _with_context(fn: _F, scrape: bool) -> _F:
 
 
 def run_options(fn: _F) -> _F:
-    """--label, --tag, --store, --no-store and --scrape-interval, handed to the command as one
+    """--label, --tag, --store, --no-store, --scrape-interval and the server sources
+    (--prometheus-url, --pg-url, --pg-replica-url), handed to the command as one
     `bench: BenchContext` argument."""
     return _with_context(fn, scrape=True)
 

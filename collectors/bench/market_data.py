@@ -32,6 +32,7 @@ from collectors.bench.market_data_figures import (
 )
 from collectors.bench.progress import Progress, aborted_warning, hold_for
 from collectors.bench.runs import kept
+from collectors.bench.server_sources import NO_SOURCES, ServerSources
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.bench.ws_clients import (
@@ -69,6 +70,7 @@ class MarketDataConfig:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
+    sources: ServerSources = NO_SOURCES  # Prometheus, PostgreSQL watched besides /metrics
 
 
 class _Latencies:
@@ -176,7 +178,7 @@ async def _run(cfg: MarketDataConfig, progress: Progress | None) -> MarketDataFi
         raise BenchFailed(f"no connection opened: {errors[0] if errors else 'unknown'}")
     counters = _Counters()
     readers = [asyncio.create_task(_read(ws, counters)) for ws in clients]
-    watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
+    watch = ServerWatch(cfg.target, cfg.scrape_interval, cfg.sources).start()
     driver = OrderDriver(cfg.target, keys, cfg.order_rate, cfg.symbol) if keys else None
     driving = asyncio.create_task(driver.run()) if driver else None
     started_at = time.time()

@@ -27,6 +27,7 @@ from collectors.bench.orders_figures import (
     summarize,
 )
 from collectors.bench.runs import kept, measured_run
+from collectors.bench.server_sources import NO_SOURCES, ServerSources
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.workload import chunk_size, order_batches, spec_order_batches
 from collectors.scrape import ScrapeResult
@@ -47,6 +48,7 @@ class OrdersConfig(OrdersParameters):
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
+    sources: ServerSources = NO_SOURCES  # Prometheus, PostgreSQL watched besides /metrics
 
     @property
     def parameters(self) -> OrdersParameters:
@@ -81,7 +83,7 @@ def run_orders_benchmark(
     per_request = max(chunk_size(cfg.batch_size), 1)
     count = max(1, int(cfg.rate * cfg.duration / per_request))
     build = _requests(cfg, keys, count)
-    watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
+    watch = ServerWatch(cfg.target, cfg.scrape_interval, cfg.sources).start()
     try:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         result = run_load(

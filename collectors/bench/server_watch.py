@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from collectors.bench.server_sources import ServerSources
 from collectors.scrape import DirectScrape, Scraper, ScrapeResult
 from collectors.store.model import Point
 
-__all__ = ["ServerWatch", "server_points", "server_summary"]
+__all__ = ["ServerSources", "ServerWatch", "server_points", "server_summary"]
 
 _SUMMARY_SERIES = (
     "order_processing_p95_ms",
@@ -37,9 +38,12 @@ class ServerWatch:
     never fails the benchmark: the result is marked partial with the reason.
     """
 
-    def __init__(self, target: str, interval: float = 1.0) -> None:
+    def __init__(
+        self, target: str, interval: float = 1.0, sources: ServerSources | None = None
+    ) -> None:
         self.target = target
         self.interval = interval
+        self.sources = sources or ServerSources()
         self._source: DirectScrape | None = None
         self._scraper: Scraper | None = None
 

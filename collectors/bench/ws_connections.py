@@ -31,6 +31,7 @@ from collectors.bench.figures import Verdict
 from collectors.bench.percentiles import percentiles_ms
 from collectors.bench.progress import Progress, aborted_warning, hold_for
 from collectors.bench.runs import kept
+from collectors.bench.server_sources import NO_SOURCES, ServerSources
 from collectors.bench.server_watch import ServerWatch, server_summary
 from collectors.bench.trust import TrustInputs, trust_reasons
 from collectors.bench.ws_clients import (
@@ -73,6 +74,7 @@ class WsConnectionsConfig:
     label: str = "unlabelled"
     tags: tuple[str, ...] = ()
     scrape_interval: float = 1.0  # seconds between scrapes of the target's /metrics; 0: none
+    sources: ServerSources = NO_SOURCES  # Prometheus, PostgreSQL watched besides /metrics
 
 
 class _Holder:
@@ -139,7 +141,7 @@ async def _run(cfg: WsConnectionsConfig, progress: Progress | None) -> WsConnect
         capped_reasons.append(f"{len(errors)} of {wanted} connections failed to open")
     holder = _Holder(len(clients))
     readers = [asyncio.create_task(holder.read(i, ws)) for i, ws in enumerate(clients)]
-    watch = ServerWatch(cfg.target, cfg.scrape_interval).start()
+    watch = ServerWatch(cfg.target, cfg.scrape_interval, cfg.sources).start()
     driver = OrderDriver(cfg.target, keys, order_rate, cfg.symbol) if keys else None
     driving = asyncio.create_task(driver.run()) if driver else None
     started_at = time.time()

@@ -95,6 +95,7 @@ def orders(
         label=bench.label,
         tags=bench.tags,
         scrape_interval=bench.scrape_interval,
+        sources=bench.sources,
     )
     if spec_output and as_json:
         raise UsageFailure("--spec-output and --json exclude each other")

@@ -70,6 +70,7 @@ def _config(
         label=bench.label,
         tags=bench.tags,
         scrape_interval=bench.scrape_interval,
+        sources=bench.sources,
         **specific,
     )
 

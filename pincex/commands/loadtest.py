@@ -229,6 +229,7 @@ def run(
         slo_path=slo_path,
         force=force,
         scrape_interval=bench.scrape_interval,
+        sources=bench.sources,
         label=bench.label,
         tags=bench.tags,
     )
